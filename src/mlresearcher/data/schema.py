@@ -1,0 +1,280 @@
+"""Column roles and the prepared feature frame.
+
+``infer_schema`` looks at every column once and gives it a role:
+
+=================  ==========================================================
+role               meaning and treatment
+=================  ==========================================================
+numeric            numbers (and booleans, as 0/1); kept as float
+categorical        a few distinct values (at most ``HIGH_CARDINALITY`` of them)
+high_cardinality   many distinct values, but repeated; encoded per family
+text               free text (several words per value); TF-IDF for linear models
+datetime           expanded into calendar features (stateless, so leak-free)
+id                 unique per row (an identifier); dropped with a finding
+constant           one value (or all missing); dropped with a finding
+group / time       the ``--group`` / ``--time`` column; used by the protocol only
+=================  ==========================================================
+
+``prepare_features`` turns any frame with the training columns into the frame every
+family's estimator consumes (see :mod:`mlresearcher.models.base`). It learns nothing from
+the data it transforms, so applying it before cross-validation cannot leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlresearcher.errors import DataError
+from mlresearcher.findings import Finding
+
+HIGH_CARDINALITY = 32
+FEATURE_ROLES = ("numeric", "categorical", "high_cardinality", "text")
+CALENDAR_PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "hour", "epoch_days")
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    role: str
+    dtype: str
+    n_unique: int
+    missing_fraction: float
+
+
+@dataclass
+class Schema:
+    """The roles of the input columns and the prepared feature columns they become."""
+
+    columns: list[ColumnInfo]
+    feature_roles: dict[str, str]  # prepared column -> one of FEATURE_ROLES
+    datetime_parts: dict[str, list[str]] = field(default_factory=dict)  # input col -> parts
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Input columns a prediction request must carry."""
+        used = {"numeric", "categorical", "high_cardinality", "text", "datetime"}
+        return [c.name for c in self.columns if c.role in used]
+
+    def role(self, column: str) -> str:
+        for c in self.columns:
+            if c.name == column:
+                return c.role
+        raise KeyError(column)
+
+    def features_with(self, *roles: str) -> list[str]:
+        return [c for c, r in self.feature_roles.items() if r in roles]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "columns": [asdict(c) for c in self.columns],
+            "feature_roles": dict(self.feature_roles),
+            "datetime_parts": {k: list(v) for k, v in self.datetime_parts.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Schema:
+        return cls(
+            columns=[ColumnInfo(**c) for c in d["columns"]],
+            feature_roles=dict(d["feature_roles"]),
+            datetime_parts={k: list(v) for k, v in d.get("datetime_parts", {}).items()},
+        )
+
+
+def _is_integer_like(s: pd.Series) -> bool:
+    if pd.api.types.is_integer_dtype(s):
+        return True
+    if pd.api.types.is_float_dtype(s):
+        v = s.dropna().to_numpy()
+        return v.size > 0 and bool(np.all(np.mod(v, 1) == 0))
+    return False
+
+
+def _looks_like_datetime(s: pd.Series) -> bool:
+    sample = s.dropna().astype(str).head(200)
+    if sample.empty or sample.str.len().median() < 6:
+        return False
+    if not sample.str.contains(r"\d{4}|\d{1,2}[/-]\d{1,2}", regex=True).all():
+        return False
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() > 0.95)
+
+
+def _text_like(s: pd.Series) -> bool:
+    sample = s.dropna().astype(str).head(1000)
+    if sample.empty:
+        return False
+    words = sample.str.count(r"\s+") + 1
+    return bool(words.mean() >= 5 and sample.nunique() > 0.5 * len(sample))
+
+
+def _string_values(s: pd.Series) -> pd.Series:
+    """A column's values as Python strings with ``None`` for missing."""
+    out = s.astype("object")
+    mask = s.isna().to_numpy()
+    out = out.where(~mask, None)
+    return out.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+
+
+def _name_says_id(name: str) -> bool:
+    n = name.lower().strip()
+    return n in {"id", "uuid", "guid", "index", "key", "row", "rowid"} or n.endswith(("_id", " id", "id_")) or n.startswith(("id_", "id "))
+
+
+def infer_roles(
+    df: pd.DataFrame,
+    exclude: dict[str, str] | None = None,
+) -> tuple[list[ColumnInfo], list[Finding]]:
+    """Give each column of ``df`` a role. ``exclude`` maps columns to fixed roles."""
+    exclude = exclude or {}
+    infos: list[ColumnInfo] = []
+    findings: list[Finding] = []
+    n = len(df)
+    for name in df.columns:
+        s = df[name]
+        missing = float(s.isna().mean()) if n else 0.0
+        try:
+            n_unique = int(s.nunique(dropna=True))
+        except TypeError:  # unhashable values (lists, dicts)
+            s = s.astype(str)
+            n_unique = int(s.nunique(dropna=True))
+        dtype = str(s.dtype)
+        if name in exclude:
+            role = exclude[name]
+        elif n_unique <= 1:
+            role = "constant"
+            findings.append(Finding(
+                "constant_column", "info",
+                f"column {name!r} has {'no values' if n_unique == 0 else 'a single value'} and was dropped",
+                column=name, evidence={"n_unique": n_unique, "missing_fraction": missing},
+                action="none needed; it carries no information"))
+        elif pd.api.types.is_bool_dtype(s):
+            role = "numeric"
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            role = "datetime"
+        elif pd.api.types.is_numeric_dtype(s):
+            role = "numeric"
+            if (
+                _is_integer_like(s)
+                and n_unique == n - int(s.isna().sum())
+                and n >= 20
+                and (_name_says_id(str(name)) or s.dropna().is_monotonic_increasing)
+            ):
+                role = "id"
+        else:
+            text = _string_values(s)
+            ratio = n_unique / max(1, n - int(s.isna().sum()))
+            if _looks_like_datetime(text):
+                role = "datetime"
+            elif _text_like(text):
+                role = "text"
+            elif n >= 20 and ratio > 0.95 and n_unique > HIGH_CARDINALITY:
+                role = "id"
+            elif _name_says_id(str(name)) and n_unique > 0.5 * n and n >= 20:
+                role = "id"
+            elif n_unique > HIGH_CARDINALITY:
+                role = "high_cardinality"
+            else:
+                role = "categorical"
+        if role == "id":
+            findings.append(Finding(
+                "id_like_column", "warning",
+                f"column {name!r} looks like an identifier (unique per row) and was dropped",
+                column=name, evidence={"n_unique": n_unique, "n_rows": n},
+                action="if it carries meaning, convert it to a meaningful feature before the run"))
+        infos.append(ColumnInfo(str(name), role, dtype, n_unique, round(missing, 6)))
+    return infos, findings
+
+
+def _parse_datetime(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+    else:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = pd.to_datetime(_string_values(s), errors="coerce", format="mixed")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+def build_schema(df: pd.DataFrame, infos: list[ColumnInfo]) -> Schema:
+    """Decide the prepared feature columns for the roles in ``infos``."""
+    feature_roles: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
+    for c in infos:
+        if c.role in FEATURE_ROLES:
+            feature_roles[c.name] = c.role
+        elif c.role == "datetime":
+            d = _parse_datetime(df[c.name])
+            use = ["year", "month", "day", "dayofweek", "dayofyear", "epoch_days"]
+            if d.notna().any() and bool((d.dt.hour.fillna(0) != 0).any()):
+                use.insert(5, "hour")
+            parts[c.name] = use
+            for p in use:
+                feature_roles[f"{c.name}__{p}"] = "numeric"
+    if not feature_roles:
+        raise DataError(
+            "no usable feature columns remain after dropping identifier and constant columns; "
+            "check the data or the --target/--group/--time options"
+        )
+    return Schema(columns=infos, feature_roles=feature_roles, datetime_parts=parts)
+
+
+def prepare_features(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The frame families consume: numeric floats, strings/``None``, calendar features.
+
+    Raises ``DataError`` naming any training column that ``df`` lacks. Extra columns are
+    ignored.
+    """
+    needed = schema.input_columns
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"the data lacks {len(missing)} column(s) the model was trained on: "
+            f"{', '.join(map(repr, missing[:10]))}{' ...' if len(missing) > 10 else ''}"
+        )
+    out: dict[str, Any] = {}
+    roles = {c.name: c.role for c in schema.columns}
+    for name in needed:
+        s = df[name]
+        role = roles[name]
+        if role == "numeric":
+            if pd.api.types.is_bool_dtype(s) or s.dtype == object:
+                s = pd.to_numeric(s.map(_bool_or_number), errors="coerce")
+            out[name] = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+        elif role in ("categorical", "high_cardinality", "text"):
+            out[name] = _string_values(s).to_numpy(dtype=object)
+        elif role == "datetime":
+            d = _parse_datetime(s)
+            for p in schema.datetime_parts[name]:
+                if p == "epoch_days":
+                    v = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
+                else:
+                    v = getattr(d.dt, p)
+                out[f"{name}__{p}"] = pd.to_numeric(v, errors="coerce").astype("float64").to_numpy()
+    frame = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    return frame[list(schema.feature_roles)]
+
+
+def _bool_or_number(v: Any) -> Any:
+    if v is None or isinstance(v, float) and np.isnan(v):
+        return np.nan
+    if isinstance(v, bool | np.bool_):
+        return float(v)
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in {"true", "yes", "t", "y"}:
+            return 1.0
+        if low in {"false", "no", "f", "n"}:
+            return 0.0
+    return v
