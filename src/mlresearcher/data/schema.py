@@ -251,7 +251,9 @@ def prepare_features(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         if role == "numeric":
             if pd.api.types.is_bool_dtype(s) or s.dtype == object:
                 s = pd.to_numeric(s.map(_bool_or_number), errors="coerce")
-            out[name] = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+            v = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+            v[~np.isfinite(v)] = np.nan  # infinities carry no usable magnitude
+            out[name] = v
         elif role in ("categorical", "high_cardinality", "text"):
             out[name] = _string_values(s).to_numpy(dtype=object)
         elif role == "datetime":

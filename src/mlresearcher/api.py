@@ -1,0 +1,264 @@
+"""``AutoModel``: the campaign as a scikit-learn estimator.
+
+>>> model = AutoModel(time_limit=60, seed=0).fit(X, y)      # doctest: +SKIP
+>>> model.predict(X_new); model.predict_proba(X_new); model.leaderboard()  # doctest: +SKIP
+
+Follows the scikit-learn contract: every constructor argument is stored verbatim,
+``fit`` learns and returns ``self``, learned state ends in ``_``, ``clone`` works, and
+capabilities are declared as tags. The estimator type (classifier or regressor) follows the
+``task`` argument; with ``task=None`` it is decided by the data at ``fit``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from mlresearcher import __version__
+from mlresearcher.data.io import to_frame
+from mlresearcher.errors import DataError, NotFittedError, RunNotFoundError
+
+_SAVED = "automodel.joblib"
+
+
+class AutoModel(BaseEstimator):
+    """Budgeted AutoML campaign (portfolio, Bayesian search, ensemble) as an estimator.
+
+    Parameters
+    ----------
+    time_limit : float or None, default=60
+        Wall-clock seconds for the whole ``fit`` (search, ensembling and saving).
+    max_trials : int or None
+        Stop after this many trials. With ``time_limit=None`` the fit is deterministic.
+    task : {"binary", "multiclass", "regression", "classification"} or None
+        Override the task inferred from ``y``.
+    metric : str or None
+        Metric to optimise; defaults to ROC AUC (binary), log loss (multiclass), RMSE.
+    seed : int, default=0
+    families : list of str or None
+        Model families to use (default: every available family).
+    folds, repeats : int or None
+        Override the k-fold protocol; ``holdout`` (a fraction) uses one holdout split.
+    group, time : str or None
+        Column of ``X`` for group k-fold or a time-ordered split.
+    n_jobs : int, default=2
+        Threads per model.
+    out : str or None
+        Runs folder; when set, the run directory and the SQLite store are written there.
+    store : str or None
+        SQLAlchemy URL of the run store (default: ``sqlite:///<out>/mlresearcher.db`` when
+        ``out`` is set, else nothing is stored).
+    verbose : int, default=0
+        1 shows the live progress view on stderr.
+    """
+
+    def __init__(
+        self,
+        time_limit: float | None = 60.0,
+        max_trials: int | None = None,
+        task: str | None = None,
+        metric: str | None = None,
+        seed: int = 0,
+        families: list[str] | tuple[str, ...] | None = None,
+        folds: int | None = None,
+        repeats: int | None = None,
+        holdout: float | None = None,
+        group: str | None = None,
+        time: str | None = None,
+        n_jobs: int = 2,
+        out: str | None = None,
+        store: str | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.time_limit = time_limit
+        self.max_trials = max_trials
+        self.task = task
+        self.metric = metric
+        self.seed = seed
+        self.families = families
+        self.folds = folds
+        self.repeats = repeats
+        self.holdout = holdout
+        self.group = group
+        self.time = time
+        self.n_jobs = n_jobs
+        self.out = out
+        self.store = store
+        self.verbose = verbose
+
+    # scikit-learn tags -------------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.target_tags.required = True
+        task = (self.task or "").lower()
+        if task in ("binary", "multiclass", "classification"):
+            tags.estimator_type = "classifier"
+            from sklearn.utils import ClassifierTags
+
+            tags.classifier_tags = ClassifierTags()
+        elif task == "regression":
+            tags.estimator_type = "regressor"
+            from sklearn.utils import RegressorTags
+
+            tags.regressor_tags = RegressorTags()
+        return tags
+
+    # fitting ---------------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> AutoModel:
+        """Run the campaign on ``X`` (features) and ``y`` (target); return ``self``."""
+        from mlresearcher.engine import RunConfig, run
+
+        if y is None:
+            raise DataError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        Xf = self._frame(X, reset=True)
+        ys = self._target(y, len(Xf))
+        config = RunConfig(
+            time_limit=self.time_limit, max_trials=self.max_trials, seed=self.seed, task=self.task,
+            metric=self.metric, families=list(self.families) if self.families is not None else None,
+            folds=self.folds, repeats=self.repeats, holdout=self.holdout, group=self.group, time=self.time,
+            n_jobs=self.n_jobs,
+        )
+        store = None
+        if self.store is not None or self.out is not None:
+            from mlresearcher.store.db import Store, default_store_url
+
+            store = Store(self.store or default_store_url(self.out or "runs"))
+        progress = None
+        if self.verbose:
+            from mlresearcher.progress import LiveProgress
+
+            progress = LiveProgress()
+        rr = run(Xf, ys, config, out_dir=self.out, store=store, progress=progress, data_source="in-memory")
+        self.predictor_ = rr.predictor
+        self.task_ = rr.task
+        self.metric_ = rr.metric.name
+        self.leaderboard_ = rr.leaderboard
+        self.findings_ = [f.to_dict() for f in rr.findings]
+        self.protocol_ = rr.protocol.to_dict()
+        self.run_id_ = rr.run_id
+        self.run_dir_ = str(rr.run_dir) if rr.run_dir else None
+        self.best_score_ = rr.best_score
+        self.fit_time_ = rr.wall_time
+        if rr.task != "regression":
+            self.classes_ = np.asarray(rr.target.classes)
+        if store is not None:
+            store.close()
+        return self
+
+    def _frame(self, X: Any, reset: bool) -> pd.DataFrame:
+        if X is None:
+            raise DataError("X is None; pass the feature table")
+        if isinstance(X, np.ndarray) and np.iscomplexobj(X):
+            raise DataError("Complex data not supported; pass real-valued features")
+        if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+            raise DataError("sparse matrices are not supported; pass a dense array or a DataFrame")
+        if not (isinstance(X, pd.DataFrame) or type(X).__module__.startswith(("polars", "pyarrow"))):
+            X = np.asarray(X) if not isinstance(X, np.ndarray) else X
+            if X.ndim != 2:
+                raise DataError(f"Expected 2D array, got {X.ndim}D array instead; reshape your data (X.reshape(-1, 1) for a single feature)")
+        n_rows = len(X) if not hasattr(X, "num_rows") else X.num_rows
+        if n_rows == 0:
+            raise DataError("X has 0 samples; a minimum of 1 is required")
+        validate_data(self, X=X if isinstance(X, pd.DataFrame | np.ndarray) else to_frame(X), reset=reset, skip_check_array=True)
+        names = None if reset or not hasattr(self, "feature_names_in_") else list(self.feature_names_in_)
+        df = to_frame(X, columns=names if isinstance(X, np.ndarray) else None)
+        if df.shape[1] == 0:
+            raise DataError("X has 0 feature(s) (shape=(n, 0)); a minimum of 1 is required")
+        if any(pd.api.types.is_complex_dtype(t) for t in df.dtypes):
+            raise DataError("Complex data not supported; pass real-valued features")
+        return df
+
+    @staticmethod
+    def _target(y: Any, n: int) -> pd.Series:
+        if isinstance(y, pd.DataFrame):
+            if y.shape[1] != 1:
+                raise DataError(f"y must be one column, got {y.shape[1]}")
+            y = y.iloc[:, 0]
+        if type(y).__module__.startswith(("polars", "pyarrow")):
+            y = pd.Series(y.to_pandas() if hasattr(y, "to_pandas") else list(y))
+        if not isinstance(y, pd.Series):
+            arr = np.asarray(y)
+            if arr.ndim == 2 and arr.shape[1] == 1:
+                from sklearn.exceptions import DataConversionWarning
+
+                warnings.warn("A column-vector y was passed when a 1d array was expected; it was flattened",
+                              DataConversionWarning, stacklevel=3)
+                arr = arr.ravel()
+            if arr.ndim != 1:
+                raise DataError(f"y should be a 1d array, got an array of shape {arr.shape} instead")
+            y = pd.Series(arr)
+        if len(y) != n:
+            raise DataError(f"Found input variables with inconsistent numbers of samples: X has {n} rows, y has {len(y)}")
+        y = y.reset_index(drop=True)
+        if y.name is None:
+            y = y.rename("target")
+        return y
+
+    # predicting ------------------------------------------------------------------------------------
+    def _check(self) -> None:
+        try:
+            check_is_fitted(self, "predictor_")
+        except Exception as e:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments before using this estimator."
+            ) from e
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels (classification) or values (regression) for ``X``."""
+        self._check()
+        return self.predictor_.predict(self._frame(X, reset=False))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        self._check()
+        if self.task_ == "regression":
+            raise AttributeError("predict_proba is not available for regression")
+        return self.predictor_.predict_proba(self._frame(X, reset=False))
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy for classifiers, R² for regressors (the scikit-learn convention)."""
+        from sklearn.metrics import accuracy_score, r2_score
+
+        pred = self.predict(X)
+        return float(r2_score(y, pred) if self.task_ == "regression" else accuracy_score(y, pred))
+
+    def leaderboard(self) -> pd.DataFrame:
+        """Every trial and the ensemble, best first, with cross-validated scores."""
+        self._check()
+        return self.leaderboard_.copy()
+
+    # persistence -------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to the folder ``path``."""
+        import joblib
+
+        self._check()
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        tmp = p / (_SAVED + ".tmp")
+        joblib.dump({"version": __version__, "model": self}, tmp, compress=3)
+        tmp.replace(p / _SAVED)
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> AutoModel:
+        """Load a model written by :meth:`save` (warns when the version differs)."""
+        import joblib
+
+        f = Path(path) / _SAVED
+        if not f.exists():
+            raise RunNotFoundError(f"no saved AutoModel in {str(path)!r} (expected {_SAVED})")
+        obj = joblib.load(f)
+        if obj.get("version") != __version__:
+            warnings.warn(f"model saved with mlresearcher {obj.get('version')}, loaded with {__version__}",
+                          UserWarning, stacklevel=2)
+        return obj["model"]

@@ -1,0 +1,272 @@
+"""The command line: ``mlresearcher run | predict | runs``.
+
+A thin shell over :mod:`mlresearcher.engine`. User errors print one line and exit with
+code 2; a campaign interrupted with Ctrl-C exits with 130 after recording the run as
+interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+
+_T0 = time.monotonic()  # the time budget counts from here, imports included
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shlex  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from mlresearcher import __version__  # noqa: E402
+from mlresearcher.errors import UserError  # noqa: E402
+
+DEFAULT_TIME_LIMIT = 60.0
+
+
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {s}")
+    return v
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {s}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mlresearcher",
+        description="An automated machine-learning researcher: budgeted, cross-validated model campaigns.",
+    )
+    p.add_argument("--version", action="version", version=f"mlresearcher {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    r = sub.add_parser("run", help="run a model campaign on a dataset", description="Run a budgeted, cross-validated model campaign.")
+    r.add_argument("data", help="data file: CSV/TSV, Parquet, JSON Lines or Feather")
+    r.add_argument("--target", "-t", required=True, help="the column to predict")
+    r.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
+                   help=f"wall-clock budget for the whole run (default {DEFAULT_TIME_LIMIT:.0f} unless --max-trials is given)")
+    r.add_argument("--max-trials", type=_positive_int, default=None, metavar="N",
+                   help="stop after N trials; without --time-limit the run is fully deterministic")
+    r.add_argument("--task", choices=["binary", "multiclass", "regression", "classification"], help="override the inferred task")
+    r.add_argument("--metric", help="metric to optimise (default: roc_auc binary, log_loss multiclass, rmse regression)")
+    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--families", help="comma-separated model families to use (default: all available)")
+    r.add_argument("--group", metavar="COL", help="group k-fold on this column (rows of a group never straddle train and validation)")
+    r.add_argument("--time", metavar="COL", help="time-ordered split on this column (validate only on later rows)")
+    r.add_argument("--folds", type=_positive_int, metavar="K", help="number of folds (default 5)")
+    r.add_argument("--repeats", type=_positive_int, metavar="R", help="repeat k-fold R times (default: 3 below 2,500 rows, else 1)")
+    r.add_argument("--holdout", type=float, metavar="FRACTION", help="use a single holdout of this fraction instead of k-fold")
+    r.add_argument("--n-jobs", type=_positive_int, default=2, help="threads per model (default 2)")
+    r.add_argument("--out", default="runs", metavar="DIR", help="runs folder (default ./runs)")
+    r.add_argument("--store", metavar="URL", help="SQLAlchemy URL of the run store (default sqlite:///DIR/mlresearcher.db)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress view or leaderboard")
+    r.add_argument("--json", action="store_true", help="print one JSON object with the result at the end")
+
+    pr = sub.add_parser("predict", help="score new data with a finished run's model")
+    pr.add_argument("run", help="run directory (runs/<run-id>) or a run id under --runs")
+    pr.add_argument("data", help="data file to score")
+    pr.add_argument("--out", metavar="FILE", help="output file (.parquet, .csv, .jsonl); default: CSV on stdout")
+    pr.add_argument("--runs", default="runs", metavar="DIR", help="runs folder to resolve a run id (default ./runs)")
+    pr.add_argument("--no-input", action="store_true", help="write only the predictions, not the input columns")
+
+    rs = sub.add_parser("runs", help="list or inspect runs")
+    rsub = rs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    rl = rsub.add_parser("list", help="list runs, newest first")
+    rshow = rsub.add_parser("show", help="show one run with every trial")
+    rshow.add_argument("run_id", help="run id (or a unique prefix)")
+    for q in (rl, rshow):
+        q.add_argument("--out", default="runs", metavar="DIR", help="runs folder (default ./runs)")
+        q.add_argument("--store", metavar="URL", help="store URL (default sqlite:///DIR/mlresearcher.db)")
+        q.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args, argv)
+        if args.command == "predict":
+            return cmd_predict(args)
+        if args.command == "runs":
+            return cmd_runs(args)
+    except UserError as e:
+        print(f"mlresearcher: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mlresearcher: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _store(out: str, url: str | None, create: bool = True):
+    from mlresearcher.store.db import Store, default_store_url
+
+    if url is None and not create and not (Path(out) / "mlresearcher.db").exists():
+        from mlresearcher.errors import RunNotFoundError
+
+        raise RunNotFoundError(f"no runs found in {out!r}; run `mlresearcher run` first or pass --out DIR")
+    return Store(url or default_store_url(out))
+
+
+def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
+    from mlresearcher.data.io import read_table
+    from mlresearcher.engine import RunConfig, run, split_target
+    from mlresearcher.progress import LiveProgress, NullProgress
+
+    time_limit = args.time_limit
+    if time_limit is None and args.max_trials is None:
+        time_limit = DEFAULT_TIME_LIMIT
+    families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
+    config = RunConfig(time_limit=time_limit, max_trials=args.max_trials, seed=args.seed, task=args.task,
+                       metric=args.metric, families=families, folds=args.folds, repeats=args.repeats,
+                       holdout=args.holdout, group=args.group, time=args.time, n_jobs=args.n_jobs)
+    config.validate()
+    df = read_table(args.data)
+    X, y = split_target(df, args.target)
+    out = Path(args.out)
+    store = _store(str(out), args.store)
+    progress = NullProgress() if (args.quiet or args.json) else LiveProgress()
+    command = "mlresearcher " + shlex.join(argv)
+    rr = run(X, y, config, out_dir=out, store=store, data_source=str(Path(args.data).resolve()),
+             command=command, clock_start=_T0, progress=progress)
+    if args.json:
+        print(json.dumps(rr.summary(), default=str))
+    elif not args.quiet:
+        _print_leaderboard(rr)
+    return 0
+
+
+def _print_leaderboard(rr: Any, top: int = 15) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    lb = rr.leaderboard
+    t = Table(title=f"leaderboard: {rr.metric.name} ({'higher' if rr.metric.greater_is_better else 'lower'} is better), {rr.protocol.description}")
+    for col in ("rank", "model", "score", "± std", "folds", "fit s", "weight"):
+        t.add_column(col, justify="right" if col not in ("model",) else "left")
+    for _, row in lb[lb["status"] == "complete"].head(top).iterrows():
+        std = f"{row['score_std']:.4g}" if row["score_std"] == row["score_std"] and row["score_std"] is not None else "-"
+        t.add_row(str(int(row["rank"])), row["model"], f"{row['score']:.5g}", std, str(row["n_folds"]),
+                  f"{row['fit_time']:.1f}", f"{row['weight']:.2f}" if row["weight"] else "")
+    console.print(t)
+    n = len(rr.campaign.trials)
+    statuses = lb["status"].value_counts().to_dict()
+    console.print(
+        f"{n} trials ({', '.join(f'{v} {k}' for k, v in statuses.items() if k != 'complete')}"
+        f"{', ' if len(statuses) > 1 else ''}{statuses.get('complete', 0) - 1} complete); "
+        f"stopped: {rr.campaign.stopped_because}; wall time {rr.wall_time:.1f}s"
+    )
+    console.print(f"final model: {rr.predictor.describe()}")
+    console.print(f"run directory: [bold]{rr.run_dir}[/]")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from mlresearcher.data.io import read_table
+    from mlresearcher.predictor import Predictor
+    from mlresearcher.store.rundir import resolve_run_dir
+
+    run_dir = resolve_run_dir(args.run, args.runs)
+    predictor = Predictor.load(run_dir)
+    df = read_table(args.data)
+    scores = predictor.predict_scores(df)
+    out = pd.DataFrame(index=range(len(df))) if args.no_input else df.reset_index(drop=True).copy()
+    if predictor.task == "regression":
+        out["prediction"] = scores
+    else:
+        import numpy as np
+
+        out["prediction"] = np.asarray(predictor.classes, dtype=object)[np.argmax(scores, axis=1)]
+        for j, c in enumerate(predictor.classes or []):
+            out[f"proba_{c}"] = scores[:, j]
+    _write_table(out, args.out)
+    return 0
+
+
+def _write_table(df: Any, path: str | None) -> None:
+    if path is None:
+        df.to_csv(sys.stdout, index=False)
+        return
+    p = Path(path)
+    suffix = p.suffix.lower()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    if suffix in (".parquet", ".pq"):
+        df.columns = [str(c) for c in df.columns]
+        df.to_parquet(tmp, index=False)
+    elif suffix in (".csv", ".txt"):
+        df.to_csv(tmp, index=False)
+    elif suffix == ".tsv":
+        df.to_csv(tmp, index=False, sep="\t")
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        df.to_json(tmp, orient="records", lines=True)
+    else:
+        raise UserError(f"unknown output format {suffix or '(no extension)'!r}; use .parquet, .csv, .tsv or .jsonl")
+    tmp.replace(p)
+    print(f"wrote {len(df):,} predictions to {p}", file=sys.stderr)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    store = _store(args.out, args.store, create=False)
+    if args.runs_command == "list":
+        rows = store.list_runs()
+        if args.json:
+            print(json.dumps(rows, default=str))
+            return 0
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=f"runs in {store.url}")
+        for col in ("run id", "status", "created", "target", "task", "metric", "best score", "best model", "trials"):
+            t.add_column(col)
+        for r in rows:
+            created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"]))
+            best = f"{r['best_score']:.5g}" if r.get("best_score") is not None else "-"
+            t.add_row(r["run_id"], r["status"], created, str(r["target"]), str(r["task"]), str(r["metric"]), best,
+                      str(r.get("best_model") or "-"), str(r.get("n_trials") or "-"))
+        Console().print(t)
+        return 0
+    run = store.get_run(args.run_id)
+    trials = store.trials(run["run_id"])
+    if args.json:
+        print(json.dumps({**run, "trials": trials}, default=str))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]run {run['run_id']}[/] ({run['status']}): target {run['target']!r}, {run['task']}, metric {run['metric']}")
+    console.print(f"run directory: {run.get('run_dir')}; data hash {str(run.get('data_hash'))[:16]}...")
+    if run.get("best_score") is not None:
+        console.print(f"best: {run.get('best_model')} = {run['best_score']:.5g}")
+    t = Table(title=f"{len(trials)} trials")
+    for col in ("#", "family", "origin", "status", "score", "± std", "folds", "fit s", "params / error"):
+        t.add_column(col)
+    for tr in trials:
+        score = f"{tr['score']:.5g}" if tr.get("score") is not None else "-"
+        std = f"{tr['score_std']:.3g}" if tr.get("score_std") is not None else "-"
+        detail = (tr.get("error") or "").splitlines()[0] if tr["status"] != "complete" and tr.get("error") else json.dumps(tr.get("params"))
+        t.add_row(str(tr["number"]), tr["family"], str(tr.get("origin")), tr["status"], score, std,
+                  str(tr.get("n_folds_done")), f"{tr.get('fit_time') or 0:.2f}", detail[:80])
+    console.print(t)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Reading data, column roles, the task and the evaluation protocol."""

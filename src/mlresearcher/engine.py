@@ -1,0 +1,301 @@
+"""One run, end to end: data -> schema -> protocol -> campaign -> ensemble -> artifacts.
+
+The CLI and :class:`mlresearcher.AutoModel` are thin shells over :func:`run`.
+
+Time budget: ``time_limit`` seconds cover everything from ``clock_start`` (the CLI passes
+its own start) to the saved model. The search stops at ``limit - reserve``; the reserve
+(5% of the limit, at least 1.5 s, at most 15 s) pays for ensembling and saving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlresearcher import __version__
+from mlresearcher.data.io import data_hash
+from mlresearcher.data.protocol import Protocol, make_protocol
+from mlresearcher.data.schema import Schema, build_schema, infer_roles, prepare_features
+from mlresearcher.data.task import Target, encode_target, find_target_column
+from mlresearcher.errors import ConfigError, DataError
+from mlresearcher.findings import Finding
+from mlresearcher.metrics import Metric, get_metric
+from mlresearcher.models.registry import get_families
+from mlresearcher.predictor import Member, Predictor
+from mlresearcher.search.campaign import Campaign, CampaignResult, TrialResult
+from mlresearcher.store.db import Store
+
+
+@dataclass
+class RunConfig:
+    """Everything that decides what a run does (stored in ``config.json``)."""
+
+    time_limit: float | None = 60.0
+    max_trials: int | None = None
+    seed: int = 0
+    task: str | None = None
+    metric: str | None = None
+    families: list[str] | None = None
+    folds: int | None = None
+    repeats: int | None = None
+    holdout: float | None = None
+    group: str | None = None
+    time: str | None = None
+    n_jobs: int = 2
+    ensemble_rounds: int = 40
+    keep_top: int = 12
+
+    def validate(self) -> None:
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ConfigError(f"--time-limit must be a positive number of seconds, got {self.time_limit}")
+        if self.max_trials is not None and self.max_trials < 1:
+            raise ConfigError(f"--max-trials must be at least 1, got {self.max_trials}")
+        if self.time_limit is None and self.max_trials is None:
+            raise ConfigError("give a budget: --time-limit SECONDS and/or --max-trials N")
+        if self.n_jobs < 1:
+            raise ConfigError(f"--n-jobs must be at least 1, got {self.n_jobs}")
+        if self.group and self.time:
+            raise ConfigError("use either --group or --time, not both")
+        if self.families is not None:
+            get_families(self.families)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path | None
+    predictor: Predictor
+    leaderboard: pd.DataFrame
+    task: str
+    metric: Metric
+    target: Target
+    schema: Schema
+    protocol: Protocol
+    findings: list[Finding]
+    campaign: CampaignResult
+    wall_time: float
+    oof: np.ndarray  # final model's out-of-fold scores, (repeats, n[, k])
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best_score(self) -> float:
+        return float(self.leaderboard.iloc[0]["score"])
+
+    def summary(self) -> dict[str, Any]:
+        lb = self.leaderboard
+        return {
+            "run_id": self.run_id,
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+            "task": self.task,
+            "target": self.target.name,
+            "metric": self.metric.name,
+            "greater_is_better": self.metric.greater_is_better,
+            "best_model": str(lb.iloc[0]["model"]),
+            "best_score": self.best_score,
+            "protocol": self.protocol.description,
+            "n_trials": len(self.campaign.trials),
+            "n_complete": sum(t.status == "complete" for t in self.campaign.trials),
+            "stopped_because": self.campaign.stopped_because,
+            "wall_time": round(self.wall_time, 3),
+            "final_model": self.predictor.describe(),
+            "leaderboard": json.loads(lb.to_json(orient="records")),
+        }
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def split_target(df: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
+    name = find_target_column([str(c) for c in df.columns], target)
+    return df.drop(columns=[name]), df[name]
+
+
+def run(
+    X: pd.DataFrame,
+    y: pd.Series,
+    config: RunConfig,
+    *,
+    out_dir: str | Path | None = None,
+    store: Store | None = None,
+    data_source: str | None = None,
+    command: str | None = None,
+    clock_start: float | None = None,
+    progress: Any = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Run a campaign on features ``X`` and target ``y``; save it when ``out_dir`` is set."""
+    start = clock_start if clock_start is not None else time.monotonic()
+    config.validate()
+    target_name = str(y.name) if y.name is not None else "target"
+    findings: list[Finding] = []
+    # -- target and task
+    target, keep = encode_target(y.reset_index(drop=True), target_name, config.task)
+    findings += target.findings
+    X = X.reset_index(drop=True)
+    if not keep.all():
+        X = X.loc[keep].reset_index(drop=True)
+    metric = get_metric(config.metric, target.task)
+    # -- schema
+    fixed: dict[str, str] = {}
+    groups = times = None
+    if config.group:
+        _require_column(X, config.group, "--group")
+        fixed[config.group] = "group"
+        groups = X[config.group]
+    if config.time:
+        _require_column(X, config.time, "--time")
+        times = X[config.time]
+        # the time column still yields calendar features (past-only information)
+    infos, role_findings = infer_roles(X, exclude=fixed)
+    findings += role_findings
+    schema = build_schema(X, infos)
+    Xp = prepare_features(X, schema)
+    # -- protocol
+    protocol = make_protocol(target.y, target.task, config.seed, folds=config.folds, repeats=config.repeats,
+                             holdout=config.holdout, groups=groups, time=times)
+    # -- budget
+    deadline = ensemble_deadline = None
+    if config.time_limit is not None:
+        reserve = min(15.0, max(1.5, 0.05 * config.time_limit))
+        deadline = start + config.time_limit - reserve
+        ensemble_deadline = start + config.time_limit - reserve * 0.5
+    # -- store
+    run_id = run_id or new_run_id()
+    run_dir = Path(out_dir) / run_id if out_dir is not None else None
+    dhash = data_hash(pd.concat([X, y.reset_index(drop=True)[keep].reset_index(drop=True).rename(target_name)], axis=1))
+    if store is not None:
+        store.create_run(
+            run_id, target=target_name, task=target.task, metric=metric.name, n_rows=len(Xp),
+            n_features=Xp.shape[1], data_hash=dhash, data_source=data_source,
+            run_dir=str(run_dir) if run_dir else None, config=asdict(config),
+        )
+
+    def on_trial(res: TrialResult, camp: Campaign) -> None:
+        if store is not None:
+            store.record_trial(run_id, res.record())
+        if progress is not None:
+            progress.trial_done(res, camp)
+
+    def on_start(number: int, family: str, camp: Campaign) -> None:
+        if progress is not None:
+            progress.trial_started(number, family, camp)
+
+    families = get_families(config.families)
+    if progress is not None:
+        progress.begin(run_id=run_id, task=target.task, metric=metric, protocol=protocol,
+                       n_rows=len(Xp), n_features=Xp.shape[1], deadline=deadline, start=start,
+                       max_trials=config.max_trials)
+    try:
+        campaign = Campaign(
+            Xp, target, schema, protocol, metric, families, seed=config.seed, n_jobs=config.n_jobs,
+            max_trials=config.max_trials, deadline=deadline, ensemble_deadline=ensemble_deadline,
+            keep_top=config.keep_top, ensemble_rounds=config.ensemble_rounds,
+            on_trial=on_trial, on_start=on_start,
+        )
+        result = campaign.run()
+    except BaseException as e:
+        if store is not None:
+            status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+            store.finish_run(run_id, status=status, summary={"error": f"{type(e).__name__}: {e}"})
+        raise
+    finally:
+        if progress is not None:
+            progress.end()
+    for note in result.notes:
+        findings.append(Finding("family_skipped", "info", note))
+    if result.ensemble is None:
+        errors = sorted({(t.error or "").splitlines()[0] for t in result.trials if t.error})
+        msg = "no model finished within the budget"
+        if errors:
+            msg += f"; trial errors: {'; '.join(errors[:3])}"
+        if store is not None:
+            store.finish_run(run_id, status="failed", summary={"error": msg})
+        raise DataError(msg + "; raise --time-limit or --max-trials")
+    predictor, leaderboard, oof = _finalize(result, campaign, schema, target, metric, protocol)
+    wall = time.monotonic() - start
+    rr = RunResult(run_id, run_dir, predictor, leaderboard, target.task, metric, target, schema, protocol,
+                   findings, result, wall, oof)
+    if run_dir is not None:
+        from mlresearcher.store.rundir import write_run_dir
+
+        write_run_dir(rr, config, data_hash=dhash, data_source=data_source, command=command,
+                      store_url=store.url if store else None)
+        rr.wall_time = time.monotonic() - start
+    if store is not None:
+        store.finish_run(run_id, best_score=rr.best_score, best_model=str(leaderboard.iloc[0]["model"]),
+                         n_trials=len(result.trials), summary={k: v for k, v in rr.summary().items() if k != "leaderboard"})
+    return rr
+
+
+def _require_column(X: pd.DataFrame, col: str, option: str) -> None:
+    if col not in X.columns:
+        import difflib
+
+        close = difflib.get_close_matches(col, [str(c) for c in X.columns], n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise DataError(f"{option} column {col!r} not found{hint}")
+
+
+def _finalize(result: CampaignResult, campaign: Campaign, schema: Schema, target: Target, metric: Metric,
+              protocol: Protocol) -> tuple[Predictor, pd.DataFrame, np.ndarray]:
+    ens = result.ensemble
+    assert ens is not None
+    by_number = {t.number: t for t in result.trials}
+    members = [
+        Member(by_number[k].name, by_number[k].family, by_number[k].params, w, by_number[k].models or [])
+        for k, w in sorted(ens.weights.items(), key=lambda kv: -kv[1])
+    ]
+    oof = sum(w * by_number[k].oof for k, w in ens.weights.items())
+    predictor = Predictor(schema=schema, target=target.name, task=target.task, classes=target.classes,
+                          metric=metric.name, members=members,
+                          info={"protocol": protocol.to_dict(), "ensemble_rounds": ens.rounds})
+    rows = []
+    for t in result.trials:
+        rows.append({
+            "model": t.name, "family": t.family, "status": t.status, "score": t.score,
+            "score_std": t.score_std, "n_folds": len(t.fold_scores), "fit_time": round(t.fit_time, 3),
+            "predict_time": round(t.predict_time, 3), "origin": t.origin, "weight": ens.weights.get(t.number, 0.0),
+            "params": json.dumps(t.params, sort_keys=True, default=str),
+        })
+    ens_std = float(np.std(ens.fold_scores, ddof=1)) if len(ens.fold_scores) > 1 else None
+    ens_row = {
+        "model": "ensemble", "family": "ensemble", "status": "complete", "score": ens.score, "score_std": ens_std,
+        "n_folds": len(ens.fold_scores), "fit_time": round(sum(by_number[k].fit_time for k in ens.weights), 3),
+        "predict_time": round(sum(by_number[k].predict_time for k in ens.weights), 3), "origin": "ensemble",
+        "weight": 1.0, "params": json.dumps({m.name: round(m.weight, 4) for m in members}),
+    }
+    lb = pd.DataFrame([ens_row] + rows)
+    done = lb[lb["status"] == "complete"].copy()
+    rest = lb[lb["status"] != "complete"].copy()
+    done["_loss"] = done["score"].map(metric.loss)
+    done = done.sort_values(["_loss", "model"], kind="stable").drop(columns="_loss")
+    lb = pd.concat([done, rest], ignore_index=True)
+    lb.insert(0, "rank", [i + 1 if s == "complete" else None for i, s in enumerate(lb["status"])])
+    return predictor, lb, oof
+
+
+def environment() -> dict[str, Any]:
+    """Versions of Python, the platform and every library a run depends on."""
+    from importlib import metadata
+
+    pkgs = {}
+    for p in ("mlresearcher", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "lightgbm", "xgboost",
+              "catboost", "optuna", "sqlalchemy", "torch", "joblib"):
+        try:
+            pkgs[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            pkgs[p] = None
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "packages": pkgs, "mlresearcher": __version__}

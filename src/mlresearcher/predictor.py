@@ -1,0 +1,116 @@
+"""The final predictor: a weighted average of fold-model averages.
+
+The final model is formed without any refit: each ensemble member contributes the
+fold models trained during cross-validation (each on its training fold), averaged; members
+are then combined with the ensemble weights. This uses every row for training (each row is
+in k-1 of the k training folds), costs no extra time after the search, and is exactly the
+model whose out-of-fold behaviour the leaderboard measured, member by member.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlresearcher import __version__
+from mlresearcher.data.io import to_frame
+from mlresearcher.data.schema import Schema, prepare_features
+from mlresearcher.errors import DataError, RunNotFoundError
+from mlresearcher.models.base import predict_scores
+
+ARTIFACT = "model.joblib"
+
+
+@dataclass
+class Member:
+    name: str  # leaderboard name, e.g. "lightgbm#3"
+    family: str
+    params: dict[str, Any]
+    weight: float
+    models: list[Any]  # fitted fold estimators
+
+
+@dataclass
+class Predictor:
+    schema: Schema
+    target: str
+    task: str
+    classes: list[Any] | None
+    metric: str
+    members: list[Member]
+    version: str = __version__
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes) if self.classes is not None else 0
+
+    def prepare(self, X: Any) -> pd.DataFrame:
+        return prepare_features(to_frame(X), self.schema)
+
+    def predict_scores(self, X: Any, prepared: bool = False) -> np.ndarray:
+        """Probabilities ``(n, k)`` for classifiers, values ``(n,)`` for regression."""
+        Xp = X if prepared else self.prepare(X)
+        total = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for m in self.members:
+                avg = sum(predict_scores(est, Xp, self.task, self.n_classes) for est in m.models) / len(m.models)
+                total = m.weight * avg if total is None else total + m.weight * avg
+        assert total is not None
+        if self.task != "regression":
+            total = total / total.sum(axis=1, keepdims=True)
+        return total
+
+    def predict(self, X: Any) -> np.ndarray:
+        s = self.predict_scores(X)
+        if self.task == "regression":
+            return s
+        return np.asarray(self.classes)[np.argmax(s, axis=1)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        if self.task == "regression":
+            raise DataError("predict_proba is only available for classification tasks")
+        return self.predict_scores(X)
+
+    def describe(self) -> str:
+        parts = [f"{m.weight:.2f} x {m.name} ({len(m.models)} fold models)" for m in self.members]
+        return "weighted average of " + " + ".join(parts)
+
+    # persistence -------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        import joblib
+
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        target = p / ARTIFACT
+        tmp = p / (ARTIFACT + ".tmp")
+        joblib.dump(self, tmp, compress=3)
+        tmp.replace(target)  # atomic: a crash never leaves a half-written model
+        return target
+
+    @staticmethod
+    def load(path: str | Path) -> Predictor:
+        import joblib
+
+        p = Path(path)
+        f = p / ARTIFACT if p.is_dir() else p
+        if not f.exists():
+            raise RunNotFoundError(f"no model artifact at {str(f)!r}; pass a run directory (runs/<run-id>) or a saved model folder")
+        try:
+            obj = joblib.load(f)
+        except Exception as e:
+            raise DataError(f"cannot load the model at {str(f)!r}: {type(e).__name__}: {e}") from e
+        if not isinstance(obj, Predictor):
+            raise DataError(f"{str(f)!r} is not an mlresearcher model")
+        if obj.version != __version__:
+            warnings.warn(
+                f"model saved with mlresearcher {obj.version}, loaded with {__version__}; predictions may differ",
+                UserWarning, stacklevel=2,
+            )
+        return obj

@@ -1,0 +1,1 @@
+"""The campaign: portfolio, Bayesian optimisation under a budget, and ensembling."""

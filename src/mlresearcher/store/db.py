@@ -1,0 +1,189 @@
+"""The run store: every run and every trial, in a relational database.
+
+SQLite (a file in the runs folder) by default; any SQLAlchemy URL otherwise
+(``postgresql://...``). Each trial is written and committed the moment it finishes, so a
+crash never loses finished work. Two tables:
+
+``runs``   one row per run: id, status, task, metric, target, data hash, config, timing
+``trials`` one row per trial: family, params, status, per-fold scores, timings, error
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from mlresearcher.errors import ConfigError, RunNotFoundError
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),  # running | finished | failed | interrupted
+    Column("created_at", Float, nullable=False),  # unix seconds
+    Column("finished_at", Float),
+    Column("target", String(256)),
+    Column("task", String(16)),
+    Column("metric", String(32)),
+    Column("n_rows", Integer),
+    Column("n_features", Integer),
+    Column("data_hash", String(64)),
+    Column("data_source", Text),
+    Column("run_dir", Text),
+    Column("config", Text),  # JSON
+    Column("best_score", Float),
+    Column("best_model", String(128)),
+    Column("n_trials", Integer),
+    Column("summary", Text),  # JSON
+)
+
+trials = Table(
+    "trials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("family", String(64), nullable=False),
+    Column("origin", String(16)),  # portfolio | search
+    Column("params", Text),  # JSON
+    Column("status", String(16), nullable=False),  # complete | pruned | failed | skipped
+    Column("score", Float),
+    Column("score_std", Float),
+    Column("fold_scores", Text),  # JSON list
+    Column("n_folds_done", Integer),
+    Column("fit_time", Float),  # seconds, summed over folds
+    Column("predict_time", Float),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("error", Text),
+    UniqueConstraint("run_id", "number", name="uq_trial_number"),
+)
+
+_TRIAL_JSON = ("params", "fold_scores")
+
+
+def default_store_url(runs_dir: str | Path) -> str:
+    """The SQLite database shared by the runs under ``runs_dir``."""
+    return f"sqlite:///{Path(runs_dir).resolve() / 'mlresearcher.db'}"
+
+
+class Store:
+    """Access to the runs and trials tables behind one SQLAlchemy URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            kwargs: dict[str, Any] = {"future": True}
+            if url.startswith("sqlite"):
+                kwargs["connect_args"] = {"timeout": 30}
+                if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+                    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, **kwargs)
+        except (ArgumentError, ImportError, ValueError) as e:
+            raise ConfigError(f"invalid store URL {url!r}: {e}; use an SQLAlchemy URL such as sqlite:///runs.db") from e
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            metadata.create_all(self.engine)
+        except OperationalError as e:
+            raise ConfigError(f"cannot open the store {url!r}: {str(e.orig).strip().splitlines()[0]}") from e
+
+    # runs ---------------------------------------------------------------------------------
+    def create_run(self, run_id: str, **fields: Any) -> None:
+        row = {"run_id": run_id, "status": "running", "created_at": time.time(), **fields}
+        if isinstance(row.get("config"), dict):
+            row["config"] = json.dumps(row["config"], default=str)
+        with self.engine.begin() as c:
+            c.execute(insert(runs).values(**row))
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        if isinstance(fields.get("summary"), dict):
+            fields["summary"] = json.dumps(fields["summary"], default=str)
+        with self.engine.begin() as c:
+            c.execute(update(runs).where(runs.c.run_id == run_id).values(**fields))
+
+    def finish_run(self, run_id: str, status: str = "finished", **fields: Any) -> None:
+        self.update_run(run_id, status=status, finished_at=time.time(), **fields)
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(runs).order_by(runs.c.created_at.desc())).mappings().all()
+        return [_run_dict(r) for r in rows]
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        with self.engine.connect() as c:
+            row = c.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+            if row is None:
+                like = c.execute(select(runs.c.run_id).where(runs.c.run_id.like(f"{run_id}%"))).scalars().all()
+                if len(like) == 1:
+                    row = c.execute(select(runs).where(runs.c.run_id == like[0])).mappings().first()
+        if row is None:
+            raise RunNotFoundError(f"no run {run_id!r} in {self.url}; list runs with `mlresearcher runs list`")
+        return _run_dict(row)
+
+    # trials -------------------------------------------------------------------------------
+    def record_trial(self, run_id: str, trial: dict[str, Any]) -> None:
+        """Insert one finished trial and commit at once."""
+        row = {k: v for k, v in trial.items() if k in trials.c}
+        for k in _TRIAL_JSON:
+            if k in row and not isinstance(row[k], str):
+                row[k] = json.dumps(row[k], default=str)
+        with self.engine.begin() as c:
+            c.execute(insert(trials).values(run_id=run_id, **row))
+
+    def trials(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(trials).where(trials.c.run_id == run_id).order_by(trials.c.number)).mappings().all()
+        out = []
+        for r in rows:
+            d = dict(r)
+            for k in _TRIAL_JSON:
+                if d.get(k):
+                    d[k] = json.loads(d[k])
+            d.pop("id", None)
+            out.append(d)
+        return out
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _run_dict(row: Any) -> dict[str, Any]:
+    d = dict(row)
+    for k in ("config", "summary"):
+        if d.get(k):
+            d[k] = json.loads(d[k])
+    return d
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+__all__ = ["Store", "SQLAlchemyError", "default_store_url", "runs", "trials"]

@@ -1,0 +1,150 @@
+"""The run directory: everything a run produced, as plain files.
+
+``<runs>/<run-id>/``
+
+=====================  =============================================================
+``model.joblib``       the final predictor (see :mod:`mlresearcher.predictor`)
+``leaderboard.csv``    every trial and the ensemble, best first
+``oof.parquet``        out-of-fold predictions of the final model, with the target
+``trials.json``        every trial: status, params, per-fold scores, timings, errors
+``config.json``        the resolved run configuration
+``schema.json``        column roles and prepared features
+``findings.json``      data and run findings
+``manifest.json``      run id, data hash, seed, protocol, package versions, command,
+                       and the SHA-256 of every file above
+=====================  =============================================================
+
+Files are written to a temporary name and renamed, so a crash never leaves a half file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlresearcher.errors import RunNotFoundError
+
+if TYPE_CHECKING:
+    from mlresearcher.engine import RunConfig, RunResult
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    _write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def oof_frame(rr: RunResult) -> pd.DataFrame:
+    """The final model's out-of-fold predictions (mean over repeats), one row per data row."""
+    oof = np.nanmean(rr.oof, axis=0) if rr.oof.shape[0] > 1 else rr.oof[0]
+    validated = rr.protocol.validated_mask(len(rr.target.y))
+    df = pd.DataFrame({"row": np.arange(len(rr.target.y)), "validated": validated})
+    if rr.task == "regression":
+        df["target"] = rr.target.y
+        df["prediction"] = oof
+    else:
+        classes = rr.target.classes or []
+        df["target"] = pd.Series(np.asarray(classes, dtype=object)[rr.target.y]).astype(str)
+        pred = np.where(validated, np.argmax(np.nan_to_num(oof, nan=-1), axis=1), -1)
+        df["prediction"] = [str(classes[i]) if i >= 0 else None for i in pred]
+        for j, c in enumerate(classes):
+            df[f"proba_{c}"] = oof[:, j]
+    return df
+
+
+def write_run_dir(rr: RunResult, config: RunConfig, *, data_hash: str, data_source: str | None,
+                  command: str | None, store_url: str | None) -> Path:
+    from mlresearcher.engine import environment
+
+    assert rr.run_dir is not None
+    d = rr.run_dir
+    d.mkdir(parents=True, exist_ok=True)
+    rr.predictor.save(d)
+    lb_tmp = d / "leaderboard.csv.tmp"
+    rr.leaderboard.to_csv(lb_tmp, index=False)
+    lb_tmp.replace(d / "leaderboard.csv")
+    oof_tmp = d / "oof.parquet.tmp"
+    oof_frame(rr).to_parquet(oof_tmp, index=False)
+    oof_tmp.replace(d / "oof.parquet")
+    _write_json(d / "trials.json", [t.record() for t in rr.campaign.trials])
+    _write_json(d / "config.json", asdict(config))
+    _write_json(d / "schema.json", rr.schema.to_dict())
+    _write_json(d / "findings.json", [f.to_dict() for f in rr.findings])
+    files = ["model.joblib", "leaderboard.csv", "oof.parquet", "trials.json", "config.json", "schema.json", "findings.json"]
+    manifest = {
+        "run_id": rr.run_id,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": command,
+        "data_source": data_source,
+        "data_hash": data_hash,
+        "n_rows": int(len(rr.target.y)),
+        "target": rr.target.name,
+        "task": rr.task,
+        "classes": rr.target.classes,
+        "metric": rr.metric.name,
+        "greater_is_better": rr.metric.greater_is_better,
+        "seed": config.seed,
+        "protocol": rr.protocol.to_dict(),
+        "best_model": str(rr.leaderboard.iloc[0]["model"]),
+        "best_score": rr.best_score,
+        "final_model": rr.predictor.describe(),
+        "stopped_because": rr.campaign.stopped_because,
+        "n_trials": len(rr.campaign.trials),
+        "wall_time": round(rr.wall_time, 3),
+        "store": store_url,
+        "environment": environment(),
+        "files": {f: sha256_file(d / f) for f in files},
+    }
+    _write_json(d / "manifest.json", manifest)
+    return d
+
+
+def resolve_run_dir(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
+    """A run directory from a path, or from a run id (or unique prefix) under ``runs_dir``."""
+    p = Path(ref)
+    if (p / "manifest.json").exists() or (p / "model.joblib").exists():
+        return p
+    base = Path(runs_dir)
+    if (base / str(ref) / "manifest.json").exists():
+        return base / str(ref)
+    if base.is_dir():
+        matches = [c for c in base.iterdir() if c.is_dir() and c.name.startswith(str(ref))]
+        if len(matches) == 1:
+            return matches[0]
+    raise RunNotFoundError(f"no run directory {str(ref)!r} (looked in {str(base)!r}); pass runs/<run-id> or a run id with --out")
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    f = run_dir / "manifest.json"
+    if not f.exists():
+        raise RunNotFoundError(f"{str(run_dir)!r} has no manifest.json; it is not a finished run directory")
+    return json.loads(f.read_text())
