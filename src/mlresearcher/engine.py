@@ -264,8 +264,9 @@ def _finalize(result: CampaignResult, campaign: Campaign, schema: Schema, target
     rows = []
     for t in result.trials:
         rows.append({
-            "model": t.name, "family": t.family, "status": t.status, "score": t.score,
-            "score_std": t.score_std, "n_folds": len(t.fold_scores), "fit_time": round(t.fit_time, 3),
+            "model": t.name, "family": t.family, "status": t.status,
+            "score": t.score if t.status == "complete" else None,
+            "score_std": t.score_std if t.status == "complete" else None, "n_folds": len(t.fold_scores), "fit_time": round(t.fit_time, 3),
             "predict_time": round(t.predict_time, 3), "origin": t.origin, "weight": ens.weights.get(t.number, 0.0),
             "params": json.dumps(t.params, sort_keys=True, default=str),
         })
@@ -282,7 +283,7 @@ def _finalize(result: CampaignResult, campaign: Campaign, schema: Schema, target
     done["_loss"] = done["score"].map(metric.loss)
     done = done.sort_values(["_loss", "model"], kind="stable").drop(columns="_loss")
     lb = pd.concat([done, rest], ignore_index=True)
-    lb.insert(0, "rank", [i + 1 if s == "complete" else None for i, s in enumerate(lb["status"])])
+    lb.insert(0, "rank", pd.array([i + 1 if s == "complete" else None for i, s in enumerate(lb["status"])], dtype="Int64"))
     return predictor, lb, oof
 
 

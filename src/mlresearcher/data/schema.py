@@ -251,7 +251,7 @@ def prepare_features(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         if role == "numeric":
             if pd.api.types.is_bool_dtype(s) or s.dtype == object:
                 s = pd.to_numeric(s.map(_bool_or_number), errors="coerce")
-            v = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+            v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
             v[~np.isfinite(v)] = np.nan  # infinities carry no usable magnitude
             out[name] = v
         elif role in ("categorical", "high_cardinality", "text"):

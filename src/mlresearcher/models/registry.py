@@ -1,49 +1,50 @@
-"""The list of model families, cheapest first, and lookup by name."""
+"""The list of model families, cheapest first, and lookup by name.
+
+Family modules are imported only when asked for, so a run restricted to a few families
+never pays for importing the others.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 from mlresearcher.errors import ConfigError
 from mlresearcher.models.base import ModelFamily
 
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "linear": ("linear", "LinearFamily"),
+    "knn": ("knn", "KNeighborsFamily"),
+    "lightgbm": ("lgbm", "LightGBMFamily"),
+    "hist_gb": ("histgb", "HistGradientBoostingFamily"),
+    "xgboost": ("xgb", "XGBoostFamily"),
+    "extra_trees": ("forests", "ExtraTreesFamily"),
+    "random_forest": ("forests", "RandomForestFamily"),
+    "catboost": ("catb", "CatBoostFamily"),
+    "mlp": ("mlp", "MLPFamily"),
+}
+
+FAMILIES: list[str] = list(_REGISTRY)
+
+
+def _load(name: str) -> ModelFamily:
+    module, cls = _REGISTRY[name]
+    return getattr(importlib.import_module(f"mlresearcher.models.{module}"), cls)()
+
 
 def _all() -> list[ModelFamily]:
-    from mlresearcher.models.catb import CatBoostFamily
-    from mlresearcher.models.forests import ExtraTreesFamily, RandomForestFamily
-    from mlresearcher.models.histgb import HistGradientBoostingFamily
-    from mlresearcher.models.knn import KNeighborsFamily
-    from mlresearcher.models.lgbm import LightGBMFamily
-    from mlresearcher.models.linear import LinearFamily
-    from mlresearcher.models.mlp import MLPFamily
-    from mlresearcher.models.xgb import XGBoostFamily
-
-    return [
-        LinearFamily(),
-        KNeighborsFamily(),
-        LightGBMFamily(),
-        HistGradientBoostingFamily(),
-        XGBoostFamily(),
-        ExtraTreesFamily(),
-        RandomForestFamily(),
-        CatBoostFamily(),
-        MLPFamily(),
-    ]
-
-
-FAMILIES: list[str] = [
-    "linear", "knn", "lightgbm", "hist_gb", "xgboost", "extra_trees", "random_forest", "catboost", "mlp",
-]
+    return [_load(n) for n in FAMILIES]
 
 
 def get_families(names: list[str] | tuple[str, ...] | None = None) -> list[ModelFamily]:
     """Family objects for ``names`` (all when ``None``), in registry order."""
-    fams = _all()
     if names is None:
-        return fams
-    by_name = {f.name: f for f in fams}
-    unknown = [n for n in names if n not in by_name]
+        return _all()
+    unknown = [n for n in names if n not in _REGISTRY]
     if unknown:
         raise ConfigError(
             f"unknown model famil{'y' if len(unknown) == 1 else 'ies'} {', '.join(map(repr, unknown))}; "
             f"choose from: {', '.join(FAMILIES)}"
         )
-    return [f for f in fams if f.name in set(names)]
+    if not names:
+        raise ConfigError(f"no model family given; choose from: {', '.join(FAMILIES)}")
+    return [_load(n) for n in FAMILIES if n in set(names)]

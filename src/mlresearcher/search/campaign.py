@@ -127,6 +127,7 @@ class Campaign:
         self._fold_cache: dict[int, tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]] = {}
         self._fold_repeat = self._fold_repeats()
         self._fold_times: dict[str, list[float]] = {}
+        self._spaces: dict[str, dict[str, Any]] = {}
 
     # setup ---------------------------------------------------------------------------------
     def _usable(self, families: list[ModelFamily]) -> list[ModelFamily]:
@@ -173,7 +174,7 @@ class Campaign:
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(seed=self.seed, multivariate=True, group=True,
-                                             n_startup_trials=5, warn_independent_sampling=False)
+                                             n_startup_trials=5)
         study = optuna.create_study(direction="minimize", sampler=sampler)
         names = [f.name for f in self.families]
         by_name = {f.name: f for f in self.families}
@@ -187,21 +188,19 @@ class Campaign:
             if self.deadline is not None and self.clock() >= self.deadline:
                 stopped = "time limit"
                 break
+            ot = None
             if queue:
-                fam, config, prunable = queue.pop(0)
-                study.enqueue_trial({"family": fam.name, **{f"{fam.name}.{k}": v for k, v in config.items()}})
-                ot = study.ask()
-                ot.suggest_categorical("family", names)
-                params = {**fam.search_space(ot, self.ctx), **config}
-                origin = "portfolio"
+                fam, params, prunable = queue.pop(0)
+                origin = "portfolio"  # run exactly as configured; the sampler learns afterwards
             else:
                 ot = study.ask()
                 fam = by_name[ot.suggest_categorical("family", names)]
                 params = fam.search_space(ot, self.ctx)
                 prunable, origin = True, "search"
             if self.deadline is not None and not self._fits_in_time(fam):
-                # Too slow for what is left: tell the sampler nothing and try something else.
-                study.tell(ot, state=optuna.trial.TrialState.FAIL)
+                # Too slow for what is left: tell the sampler nothing useful and try another.
+                if ot is not None:
+                    study.tell(ot, state=optuna.trial.TrialState.FAIL)
                 if not queue and all(not self._fits_in_time(f) for f in self.families):
                     stopped = "time limit (no family fits in the time left)"
                     break
@@ -210,7 +209,9 @@ class Campaign:
                 self.on_start(number, fam.name, self)
             result = self._run_trial(number, fam, params, origin, prunable)
             self.trials.append(result)
-            if result.status == "complete":
+            if ot is None:
+                self._teach(study, fam, names, params, result)
+            elif result.status == "complete":
                 study.tell(ot, self.metric.loss(result.score))
             elif result.status == "pruned":
                 study.tell(ot, state=optuna.trial.TrialState.PRUNED)
@@ -222,6 +223,38 @@ class Campaign:
             number += 1
         ensemble = self._ensemble()
         return CampaignResult(self.trials, ensemble, self.notes, stopped)
+
+    def _teach(self, study: Any, fam: ModelFamily, names: list[str], params: dict[str, Any], result: TrialResult) -> None:
+        """Add a finished portfolio trial to the sampler's history (the parameters it shares
+        with the family's search space; values outside the space are left out)."""
+        import optuna
+        from optuna.distributions import CategoricalDistribution
+
+        if result.status != "complete":
+            return
+        if fam.name not in self._spaces:
+            probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+            fam.search_space(probe, self.ctx)
+            self._spaces[fam.name] = dict(probe.distributions)
+        dists: dict[str, Any] = {"family": CategoricalDistribution(names)}
+        values: dict[str, Any] = {"family": fam.name}
+        for key, dist in self._spaces[fam.name].items():
+            v = params.get(key.split(".", 1)[1] if key.startswith(fam.name + ".") else key)
+            if v is None:
+                continue
+            try:
+                dist.to_internal_repr(v)
+                if hasattr(dist, "low") and not dist.low <= v <= dist.high:
+                    continue
+                if isinstance(dist, CategoricalDistribution) and v not in dist.choices:
+                    continue
+            except (ValueError, TypeError):
+                continue
+            dists[key], values[key] = dist, v
+        try:
+            study.add_trial(optuna.trial.create_trial(params=values, distributions=dists, value=self.metric.loss(result.score)))
+        except ValueError:
+            pass
 
     # budget ------------------------------------------------------------------------------------
     def _expected_fold_time(self, fam: ModelFamily) -> float:

@@ -1,0 +1,93 @@
+"""AutoModel: inputs, outputs, persistence and determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from conftest import load_dataset
+from mlresearcher import AutoModel
+from mlresearcher.errors import UserError
+
+FAST = ("linear", "lightgbm")
+
+
+@pytest.fixture(scope="module")
+def credit():
+    df, _ = load_dataset("credit_scoring", n=800)
+    return df.drop(columns=["Status"]), df["Status"]
+
+
+def test_fit_predict_proba_leaderboard(credit):
+    X, y = credit
+    m = AutoModel(time_limit=None, max_trials=3, families=FAST).fit(X, y)
+    assert set(m.classes_) == set(y.unique())
+    proba = m.predict_proba(X.head(7))
+    assert proba.shape == (7, 2) and np.allclose(proba.sum(axis=1), 1)
+    pred = m.predict(X.head(7))
+    assert set(pred) <= set(m.classes_)
+    assert (pred == m.classes_[proba.argmax(axis=1)]).all()
+    lb = m.leaderboard()
+    assert lb.iloc[0]["model"] == "ensemble" and lb.iloc[0]["rank"] == 1
+    assert {"score", "score_std", "n_folds", "fit_time", "params"} <= set(lb.columns)
+    assert 0.5 < m.best_score_ <= 1.0
+
+
+def test_same_seed_and_max_trials_give_identical_results(credit):
+    X, y = credit
+    families = ("linear", "lightgbm", "xgboost", "hist_gb", "random_forest")
+    a = AutoModel(time_limit=None, max_trials=7, families=families, seed=3).fit(X, y)
+    b = AutoModel(time_limit=None, max_trials=7, families=families, seed=3).fit(X, y)
+    cols = ["model", "status", "score", "score_std", "params", "weight"]
+    pd.testing.assert_frame_equal(a.leaderboard()[cols], b.leaderboard()[cols])
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    c = AutoModel(time_limit=None, max_trials=7, families=families, seed=4).fit(X, y)
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+
+
+@pytest.mark.parametrize("kind", ["polars", "arrow", "numpy"])
+def test_other_in_memory_inputs(credit, kind):
+    X, y = credit
+    num = X.select_dtypes("number")
+    if kind == "polars":
+        import polars as pl
+
+        Xin = pl.from_pandas(X)
+    elif kind == "arrow":
+        Xin = pa.Table.from_pandas(X, preserve_index=False)
+    else:
+        Xin = num.to_numpy()
+    m = AutoModel(time_limit=None, max_trials=1, families=("linear",)).fit(Xin, y.to_numpy())
+    assert m.predict(Xin[:5] if kind != "arrow" else Xin.slice(0, 5)).shape == (5,)
+
+
+def test_regression_and_save_load(tmp_path):
+    df, _ = load_dataset("school_math_achievement", n=600)
+    X, y = df.drop(columns=["MathAch"]), df["MathAch"]
+    m = AutoModel(time_limit=None, max_trials=2, families=FAST).fit(X, y)
+    assert m.task_ == "regression" and not hasattr(m, "classes_")
+    with pytest.raises(AttributeError):
+        m.predict_proba(X)
+    m.save(tmp_path / "m")
+    loaded = AutoModel.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
+
+
+def test_time_limit_model_exists_and_writes_run(tmp_path, credit):
+    X, y = credit
+    m = AutoModel(time_limit=6, out=str(tmp_path)).fit(X, y)
+    assert (tmp_path / m.run_id_ / "model.joblib").exists()
+    assert (tmp_path / "mlresearcher.db").exists()
+    assert m.leaderboard()["status"].eq("complete").sum() >= 2
+
+
+def test_unfitted_and_bad_input_errors(credit):
+    X, y = credit
+    with pytest.raises(UserError, match="not fitted"):
+        AutoModel().predict(X)
+    with pytest.raises(UserError, match="inconsistent numbers of samples"):
+        AutoModel(max_trials=1).fit(X, y.head(10))
+    with pytest.raises(UserError, match="give a budget"):
+        AutoModel(time_limit=None).fit(X, y)
