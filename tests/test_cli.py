@@ -89,7 +89,7 @@ def _write(tmp_path: Path, name: str, df: pd.DataFrame) -> Path:
 
 def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list, str]]:
     good = pd.read_csv(EXAMPLES / "penguins.csv")
-    few = good.head(5)
+    few = good.iloc[[0, 1, 2, 200, 201, 300]]
     single = good.copy()
     single.loc[0, "species"] = "Unicorn"
     constant = good.assign(species="Adelie")

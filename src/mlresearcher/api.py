@@ -18,13 +18,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlresearcher import __version__
 from mlresearcher.data.io import to_frame
-from mlresearcher.errors import DataError, NotFittedError, RunNotFoundError
+from mlresearcher.data.task import MIN_ROWS, normalize_task
+from mlresearcher.errors import ConfigError, DataError, NotFittedError, RunNotFoundError
 
 _SAVED = "automodel.joblib"
+
+
+def _declared_task(task: str | None) -> str | None:
+    """The ``task`` argument normalised; None when absent or unknown (``fit`` reports that)."""
+    try:
+        return normalize_task(task)
+    except ConfigError:
+        return None
+
+
+def _is_classifier(model: AutoModel) -> bool:
+    """Whether ``model`` is (or, unfitted, may become) a classifier: ``task=None`` may be either."""
+    task = getattr(model, "task_", None) or _declared_task(model.task)
+    return task != "regression"
 
 
 class AutoModel(BaseEstimator):
@@ -97,14 +113,17 @@ class AutoModel(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True
-        tags.input_tags.categorical = True
+        # ``categorical`` stays False: scikit-learn sets it only on estimators built for
+        # integer-coded categories (CategoricalNB, OneHotEncoder) and its checks feed those
+        # rounded codes. AutoModel treats numbers as numbers and finds categorical columns
+        # itself (strings, booleans, pandas categoricals).
         tags.target_tags.required = True
-        task = (self.task or "").lower()
+        task = _declared_task(self.task)
         if task in ("binary", "multiclass", "classification"):
             tags.estimator_type = "classifier"
             from sklearn.utils import ClassifierTags
 
-            tags.classifier_tags = ClassifierTags()
+            tags.classifier_tags = ClassifierTags(multi_class=task != "binary")
         elif task == "regression":
             tags.estimator_type = "regressor"
             from sklearn.utils import RegressorTags
@@ -155,24 +174,40 @@ class AutoModel(BaseEstimator):
         return self
 
     def _frame(self, X: Any, reset: bool) -> pd.DataFrame:
+        """``X`` as a DataFrame, checked like scikit-learn's ``validate_data`` checks it.
+
+        Messages keep scikit-learn's wording (tools match on it) but every failure is a
+        one-line :class:`DataError`. ``reset=True`` (``fit``) records ``n_features_in_`` and
+        ``feature_names_in_``; otherwise ``X`` must match them.
+        """
         if X is None:
             raise DataError("X is None; pass the feature table")
-        if isinstance(X, np.ndarray) and np.iscomplexobj(X):
-            raise DataError("Complex data not supported; pass real-valued features")
         if hasattr(X, "toarray") or hasattr(X, "tocsr"):
             raise DataError("sparse matrices are not supported; pass a dense array or a DataFrame")
         if not (isinstance(X, pd.DataFrame) or type(X).__module__.startswith(("polars", "pyarrow"))):
-            X = np.asarray(X) if not isinstance(X, np.ndarray) else X
+            X = np.asarray(X)
             if X.ndim != 2:
-                raise DataError(f"Expected 2D array, got {X.ndim}D array instead; reshape your data (X.reshape(-1, 1) for a single feature)")
-        n_rows = len(X) if not hasattr(X, "num_rows") else X.num_rows
-        if n_rows == 0:
-            raise DataError("X has 0 samples; a minimum of 1 is required")
-        validate_data(self, X=X if isinstance(X, pd.DataFrame | np.ndarray) else to_frame(X), reset=reset, skip_check_array=True)
-        names = None if reset or not hasattr(self, "feature_names_in_") else list(self.feature_names_in_)
-        df = to_frame(X, columns=names if isinstance(X, np.ndarray) else None)
+                raise DataError(
+                    f"Expected 2D array, got {X.ndim}D array instead. Reshape your data: X.reshape(-1, 1) "
+                    "if it has a single feature, X.reshape(1, -1) if it is a single sample"
+                )
+            if np.iscomplexobj(X):
+                raise DataError("Complex data not supported; pass real-valued features")
+        df = to_frame(X, infer_dtypes=reset) if not isinstance(X, pd.DataFrame | np.ndarray) else X
+        n_min = MIN_ROWS if reset else 1
+        if df.shape[0] < n_min:
+            why = "cross-validation needs at least that many rows" if reset else "pass at least one row"
+            raise DataError(f"Found array with {df.shape[0]} sample(s) (shape={df.shape}) while a minimum of {n_min} is required; {why}")
         if df.shape[1] == 0:
-            raise DataError("X has 0 feature(s) (shape=(n, 0)); a minimum of 1 is required")
+            raise DataError(f"Found array with 0 feature(s) (shape={df.shape}) while a minimum of 1 is required; pass at least one feature column")
+        try:
+            validate_data(self, X=df, reset=reset, skip_check_array=True)
+        except ValueError as e:  # feature count or names differ from fit
+            raise DataError(" ".join(str(e).split()).rstrip(".") + "; pass the feature columns used at fit") from e
+        # A NumPy X predicted on gets the column names the model was fitted with (from a
+        # DataFrame at fit), so the schema finds its columns.
+        names = list(self.feature_names_in_) if not reset and hasattr(self, "feature_names_in_") else None
+        df = to_frame(df, columns=names if isinstance(df, np.ndarray) else None, infer_dtypes=reset)
         if any(pd.api.types.is_complex_dtype(t) for t in df.dtypes):
             raise DataError("Complex data not supported; pass real-valued features")
         return df
@@ -209,7 +244,7 @@ class AutoModel(BaseEstimator):
             check_is_fitted(self, "predictor_")
         except Exception as e:
             raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments before using this estimator."
+                f"This {type(self).__name__} instance is not fitted yet; call 'fit' with appropriate arguments before using this estimator"
             ) from e
 
     def predict(self, X: Any) -> np.ndarray:
@@ -217,11 +252,14 @@ class AutoModel(BaseEstimator):
         self._check()
         return self.predictor_.predict(self._frame(X, reset=False))
 
+    @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``."""
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Only classifiers have it: ``hasattr(model, "predict_proba")`` is False for
+        ``task="regression"`` and for a model that ``fit`` found to be a regression.
+        """
         self._check()
-        if self.task_ == "regression":
-            raise AttributeError("predict_proba is not available for regression")
         return self.predictor_.predict_proba(self._frame(X, reset=False))
 
     def score(self, X: Any, y: Any) -> float:
@@ -237,6 +275,19 @@ class AutoModel(BaseEstimator):
         return self.leaderboard_.copy()
 
     # persistence -------------------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled model records the mlresearcher version that made it, as scikit-learn's own
+        # estimators record theirs; unpickling it under another version warns.
+        return dict(super().__getstate__(), _mlresearcher_version=__version__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        saved = state.pop("_mlresearcher_version", "unknown")
+        if saved != __version__:
+            warnings.warn(f"this AutoModel was saved with mlresearcher {saved} and loaded with {__version__}; "
+                          "predictions may differ: refit it, or install the version that saved it", UserWarning, stacklevel=2)
+        super().__setstate__(state)
+
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to the folder ``path``."""
         import joblib
@@ -251,14 +302,10 @@ class AutoModel(BaseEstimator):
 
     @classmethod
     def load(cls, path: str | Path) -> AutoModel:
-        """Load a model written by :meth:`save` (warns when the version differs)."""
+        """Load a model written by :meth:`save` (unpickling warns when the version differs)."""
         import joblib
 
         f = Path(path) / _SAVED
         if not f.exists():
             raise RunNotFoundError(f"no saved AutoModel in {str(path)!r} (expected {_SAVED})")
-        obj = joblib.load(f)
-        if obj.get("version") != __version__:
-            warnings.warn(f"model saved with mlresearcher {obj.get('version')}, loaded with {__version__}",
-                          UserWarning, stacklevel=2)
-        return obj["model"]
+        return joblib.load(f)["model"]

@@ -51,7 +51,7 @@ class Predictor:
         return len(self.classes) if self.classes is not None else 0
 
     def prepare(self, X: Any) -> pd.DataFrame:
-        return prepare_features(to_frame(X), self.schema)
+        return prepare_features(to_frame(X, infer_dtypes=False), self.schema)
 
     def predict_scores(self, X: Any, prepared: bool = False) -> np.ndarray:
         """Probabilities ``(n, k)`` for classifiers, values ``(n,)`` for regression."""

@@ -191,11 +191,14 @@ def check_columns(df: pd.DataFrame) -> None:
         raise DataError(f"duplicate column names: {', '.join(map(repr, dupes))}; rename them so each is unique")
 
 
-def to_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
+def to_frame(X: Any, columns: list[str] | None = None, infer_dtypes: bool = True) -> pd.DataFrame:
     """Any supported in-memory table as a pandas DataFrame with string column names.
 
     Accepts pandas, polars and pyarrow tables, NumPy arrays (columns named ``x0``, ``x1``,
-    ... unless ``columns`` is given) and lists of rows.
+    ... unless ``columns`` is given) and lists of rows. The columns of an object array get
+    their dtype inferred (numbers stored as objects become numeric) unless ``infer_dtypes``
+    is False: pass False at prediction, where the schema already fixes each column's role
+    and inference from a batch would depend on which rows the batch holds.
     """
     if isinstance(X, pd.DataFrame):
         df = X
@@ -215,7 +218,7 @@ def to_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
             raise DataError(f"X must be 2-dimensional, got an array with {arr.ndim} dimensions")
         names = columns or [f"x{i}" for i in range(arr.shape[1])]
         df = pd.DataFrame(arr, columns=names)
-        if arr.dtype == object:
+        if arr.dtype == object and infer_dtypes:
             df = df.infer_objects()
     if not all(isinstance(c, str) for c in df.columns):
         df = df.rename(columns={c: str(c) for c in df.columns})
@@ -224,13 +227,18 @@ def to_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
 
 
 def data_hash(df: pd.DataFrame) -> str:
-    """A SHA-256 fingerprint of the frame's columns, dtypes and values (index ignored)."""
+    """A SHA-256 fingerprint of the frame's columns, dtypes and values (index ignored).
+
+    Columns are taken by position, so a name that occurs twice (an in-memory target named
+    like one of the features) is hashed twice rather than breaking the lookup.
+    """
     h = hashlib.sha256()
-    h.update("|".join(f"{c}:{df[c].dtype}" for c in df.columns).encode())
-    for c in df.columns:
+    h.update("|".join(f"{c}:{t}" for c, t in zip(df.columns, df.dtypes, strict=True)).encode())
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
         try:
-            values = pd.util.hash_pandas_object(df[c], index=False).to_numpy()
+            values = pd.util.hash_pandas_object(col, index=False).to_numpy()
         except TypeError:
-            values = pd.util.hash_pandas_object(df[c].astype(str), index=False).to_numpy()
+            values = pd.util.hash_pandas_object(col.astype(str), index=False).to_numpy()
         h.update(values.tobytes())
     return h.hexdigest()

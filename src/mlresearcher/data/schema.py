@@ -33,7 +33,7 @@ from mlresearcher.findings import Finding
 
 HIGH_CARDINALITY = 32
 FEATURE_ROLES = ("numeric", "categorical", "high_cardinality", "text")
-CALENDAR_PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "hour", "epoch_days")
+CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour", "epoch_days")
 
 
 @dataclass
@@ -216,7 +216,7 @@ def build_schema(df: pd.DataFrame, infos: list[ColumnInfo]) -> Schema:
             feature_roles[c.name] = c.role
         elif c.role == "datetime":
             d = _parse_datetime(df[c.name])
-            use = ["year", "month", "day", "dayofweek", "dayofyear", "epoch_days"]
+            use = ["year", "month", "day", "day_of_week", "day_of_year", "epoch_days"]
             if d.notna().any() and bool((d.dt.hour.fillna(0) != 0).any()):
                 use.insert(5, "hour")
             parts[c.name] = use

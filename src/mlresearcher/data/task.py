@@ -102,11 +102,19 @@ def encode_target(y: pd.Series, name: str, task: str | None = None) -> tuple[Tar
             column=name, evidence={"n_dropped": n_missing, "n_rows": int(len(y))},
             action="check why the target is missing; those rows are not used"))
     yk = y[keep].reset_index(drop=True)
+    task = normalize_task(task)
+    classify = task in ("binary", "multiclass", "classification")
     if yk.nunique() < 2:
-        raise DataError(f"target column {name!r} is constant (single value {yk.iloc[0]!r}); there is nothing to predict")
+        if classify:
+            raise DataError(f"target column {name!r} is constant (only one class, {_py(yk.iloc[0])!r}); "
+                            "a classifier needs at least 2 classes: choose another target")
+        raise DataError(f"target column {name!r} is constant (single value {_py(yk.iloc[0])!r}); there is nothing to predict")
     if len(yk) < MIN_ROWS:
         raise DataError(f"too few rows: {len(yk)} with a target, at least {MIN_ROWS} are needed")
-    task = normalize_task(task)
+    if classify and pd.api.types.is_float_dtype(yk) and not _integer_valued(yk.to_numpy(dtype=float)):
+        # Fractional numbers are measurements, not labels (scikit-learn's "continuous" target).
+        raise DataError(f"target column {name!r} is continuous (fractional numbers), so it cannot be a classification "
+                        "target; use --task regression, or pass the classes as integers or strings")
     inferred = infer_task(yk)
     if task is None:
         task = inferred
@@ -126,7 +134,8 @@ def encode_target(y: pd.Series, name: str, task: str | None = None) -> tuple[Tar
         return Target(name, task, yk.to_numpy(dtype=float), None, findings), keep
     counts = yk.value_counts()
     if task == "binary" and len(counts) != 2:
-        raise DataError(f"task binary needs exactly 2 classes, target {name!r} has {len(counts)}; use --task multiclass")
+        raise DataError(f"Only binary classification is supported with task binary, but target {name!r} has "
+                        f"{len(counts)} classes; use --task multiclass")
     if task == "multiclass" and len(counts) > 200:
         raise DataError(f"target {name!r} has {len(counts)} classes, too many for classification; use --task regression")
     singles = counts[counts < 2]
