@@ -38,12 +38,13 @@ def test_fit_predict_proba_leaderboard(credit):
 def test_same_seed_and_max_trials_give_identical_results(credit):
     X, y = credit
     families = ("linear", "lightgbm", "xgboost", "hist_gb", "random_forest")
-    a = AutoModel(time_limit=None, max_trials=7, families=families, seed=3).fit(X, y)
-    b = AutoModel(time_limit=None, max_trials=7, families=families, seed=3).fit(X, y)
+    kw = dict(time_limit=None, max_trials=7, families=families, folds=3, repeats=1)
+    a = AutoModel(seed=3, **kw).fit(X, y)
+    b = AutoModel(seed=3, **kw).fit(X, y)
     cols = ["model", "status", "score", "score_std", "params", "weight"]
     pd.testing.assert_frame_equal(a.leaderboard()[cols], b.leaderboard()[cols])
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
-    c = AutoModel(time_limit=None, max_trials=7, families=families, seed=4).fit(X, y)
+    c = AutoModel(seed=4, **kw).fit(X, y)
     assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
 
 

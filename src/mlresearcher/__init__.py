@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 __version__ = "0.1.0"
+
+# OpenMP threads (LightGBM, XGBoost, PyTorch) busy-wait between parallel regions by
+# default; when any other process wants a core, that spinning slows training 10-50x.
+# Passive waiting costs little when the machine is idle. It must be set before those
+# libraries load, hence here; a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from mlresearcher.errors import UserError  # noqa: E402
 
