@@ -81,3 +81,4 @@ class LiveProgress(NullProgress):
             self.live.update(self._render())
             self.live.stop()
             self.live = None
+            self.console.print()
