@@ -27,19 +27,37 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATASETS = HERE.parent.parent / "shared" / "datasets"
-FAMILIES = ["linear", "knn", "lightgbm", "hist_gb", "xgboost", "extra_trees", "random_forest", "catboost", "mlp"]
+FAMILIES = [
+    "linear",
+    "knn",
+    "lightgbm",
+    "hist_gb",
+    "xgboost",
+    "extra_trees",
+    "random_forest",
+    "catboost",
+    "mlp",
+]
 
 
 def mlr(*args: str, timeout: float) -> tuple[dict | None, float, str]:
     t0 = time.perf_counter()
     try:
-        r = subprocess.run([sys.executable, "-m", "mlresearcher.cli", *args], capture_output=True, text=True,
-                           timeout=timeout)
+        r = subprocess.run(
+            [sys.executable, "-m", "mlresearcher.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return None, time.perf_counter() - t0, "timeout"
     wall = time.perf_counter() - t0
     if r.returncode != 0:
-        return None, wall, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit {r.returncode}"
+        return (
+            None,
+            wall,
+            r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit {r.returncode}",
+        )
     return json.loads(r.stdout), wall, ""
 
 
@@ -48,11 +66,15 @@ def better(a: float, b: float, greater: bool) -> bool:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--time-limit", type=float, default=60)
     ap.add_argument("--out", default=str(HERE / "out" / "core.jsonl"))
     ap.add_argument("--datasets", help="comma-separated dataset names (default: all)")
-    ap.add_argument("--skip-defaults", action="store_true", help="do not run the per-family defaults")
+    ap.add_argument(
+        "--skip-defaults", action="store_true", help="do not run the per-family defaults"
+    )
     args = ap.parse_args()
     manifest = json.loads((DATASETS / "manifest.json").read_text())
     if args.datasets:
@@ -60,31 +82,72 @@ def main() -> None:
         manifest = [e for e in manifest if e["name"] in wanted]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {json.loads(ln)["dataset"] for ln in out.read_text().splitlines()} if out.exists() else set()
+    done = (
+        {json.loads(ln)["dataset"] for ln in out.read_text().splitlines()}
+        if out.exists()
+        else set()
+    )
     for e in manifest:
         if e["name"] in done:
             continue
         data = str(DATASETS / e["file"])
         with tempfile.TemporaryDirectory() as tmp:
-            res, wall, err = mlr("run", data, "--target", e["target"], "--time-limit", str(args.time_limit),
-                                 "--out", tmp, "--json", timeout=args.time_limit * 3 + 60)
-            row = {"dataset": e["name"], "task": e["task_type"], "time_limit": args.time_limit,
-                   "wall_time": round(wall, 2), "error": err}
+            res, wall, err = mlr(
+                "run",
+                data,
+                "--target",
+                e["target"],
+                "--time-limit",
+                str(args.time_limit),
+                "--out",
+                tmp,
+                "--json",
+                timeout=args.time_limit * 3 + 60,
+            )
+            row = {
+                "dataset": e["name"],
+                "task": e["task_type"],
+                "time_limit": args.time_limit,
+                "wall_time": round(wall, 2),
+                "error": err,
+            }
             if res:
                 statuses: dict[str, int] = {}
                 for t in res["leaderboard"]:
                     if t["model"] != "ensemble":
                         statuses[t["status"]] = statuses.get(t["status"], 0) + 1
-                row.update(metric=res["metric"], greater_is_better=res["greater_is_better"],
-                           best_model=res["best_model"], best_score=res["best_score"], n_trials=res["n_trials"],
-                           statuses=statuses, protocol=res["protocol"], final_model=res["final_model"])
+                row.update(
+                    metric=res["metric"],
+                    greater_is_better=res["greater_is_better"],
+                    best_model=res["best_model"],
+                    best_score=res["best_score"],
+                    n_trials=res["n_trials"],
+                    statuses=statuses,
+                    protocol=res["protocol"],
+                    final_model=res["final_model"],
+                )
             defaults = {}
             if not args.skip_defaults:
                 for fam in FAMILIES:
-                    d, dwall, derr = mlr("run", data, "--target", e["target"], "--families", fam, "--max-trials", "1",
-                                         "--out", tmp, "--json", timeout=1800)
-                    defaults[fam] = {"score": d["best_score"] if d else None, "wall_time": round(dwall, 1),
-                                     "error": derr}
+                    d, dwall, derr = mlr(
+                        "run",
+                        data,
+                        "--target",
+                        e["target"],
+                        "--families",
+                        fam,
+                        "--max-trials",
+                        "1",
+                        "--out",
+                        tmp,
+                        "--json",
+                        timeout=1800,
+                    )
+                    defaults[fam] = {
+                        "score": d["best_score"] if d else None,
+                        "wall_time": round(dwall, 1),
+                        "error": derr,
+                    }
             row["defaults"] = defaults
             scored = {f: v["score"] for f, v in defaults.items() if v["score"] is not None}
             if scored and res:
@@ -97,12 +160,20 @@ def main() -> None:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
     rows = [json.loads(ln) for ln in out.read_text().splitlines()]
-    print(f"\n| dataset | metric | best CV score | best default (family) | beats | wall s (limit {args.time_limit:.0f}) | trials |")
+    print(
+        f"\n| dataset | metric | best CV score | best default (family) | beats | wall s (limit {args.time_limit:.0f}) | trials |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        bd = f"{r.get('best_default_score', float('nan')):.5g} ({r.get('best_default_family', '-')})" if r.get("best_default_score") is not None else "-"
-        print(f"| {r['dataset']} | {r.get('metric', '-')} | {r.get('best_score', float('nan')):.5g} | {bd} | "
-              f"{r.get('beats_best_default', '-')} | {r['wall_time']:.1f} | {r.get('n_trials', '-')} |")
+        bd = (
+            f"{r.get('best_default_score', float('nan')):.5g} ({r.get('best_default_family', '-')})"
+            if r.get("best_default_score") is not None
+            else "-"
+        )
+        print(
+            f"| {r['dataset']} | {r.get('metric', '-')} | {r.get('best_score', float('nan')):.5g} | {bd} | "
+            f"{r.get('beats_best_default', '-')} | {r['wall_time']:.1f} | {r.get('n_trials', '-')} |"
+        )
 
 
 if __name__ == "__main__":

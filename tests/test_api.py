@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-
 from conftest import load_dataset
+
 from mlresearcher import AutoModel
 from mlresearcher.errors import UserError
 

@@ -9,21 +9,33 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import EXAMPLES
 
 CLI = [sys.executable, "-m", "mlresearcher.cli"]
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    r = cli("run", EXAMPLES / "penguins.csv", "--target", "species", "--max-trials", "4",
-            "--families", "linear,lightgbm", "--out", out, "--json")
+    r = cli(
+        "run",
+        EXAMPLES / "penguins.csv",
+        "--target",
+        "species",
+        "--max-trials",
+        "4",
+        "--families",
+        "linear,lightgbm",
+        "--out",
+        out,
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     return out, json.loads(r.stdout)
 
@@ -32,8 +44,16 @@ def test_run_writes_a_complete_run_directory(finished_run):
     out, summary = finished_run
     run_dir = Path(summary["run_dir"])
     assert run_dir.parent == out
-    for f in ("model.joblib", "leaderboard.csv", "oof.parquet", "trials.json", "config.json", "schema.json",
-              "findings.json", "manifest.json"):
+    for f in (
+        "model.joblib",
+        "leaderboard.csv",
+        "oof.parquet",
+        "trials.json",
+        "config.json",
+        "schema.json",
+        "findings.json",
+        "manifest.json",
+    ):
         assert (run_dir / f).exists(), f
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["seed"] == 0 and len(manifest["data_hash"]) == 64
@@ -46,7 +66,9 @@ def test_run_writes_a_complete_run_directory(finished_run):
     assert summary["n_trials"] == 4
     assert summary["leaderboard"][0]["model"] == "ensemble"
     oof = pd.read_parquet(run_dir / "oof.parquet")
-    assert len(oof) == 344 and {"proba_Adelie", "proba_Gentoo", "proba_Chinstrap"} <= set(oof.columns)
+    assert len(oof) == 344 and {"proba_Adelie", "proba_Gentoo", "proba_Chinstrap"} <= set(
+        oof.columns
+    )
 
 
 def test_runs_list_and_show(finished_run):
@@ -103,14 +125,32 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list, str]]:
         "missing file": (["run", tmp_path / "nope.csv", "--target", "y"], "file not found"),
         "unknown format": (["run", xlsx, "--target", "y"], "unknown file format"),
         "absent target": (["run", p, "--target", "specie"], "did you mean 'species'"),
-        "all-missing target": (["run", _write(tmp_path, "m.csv", allmissing), "--target", "species"], "no values"),
-        "constant target": (["run", _write(tmp_path, "c.csv", constant), "--target", "species"], "constant"),
-        "too few rows": (["run", _write(tmp_path, "f.csv", few), "--target", "species"], "too few rows"),
+        "all-missing target": (
+            ["run", _write(tmp_path, "m.csv", allmissing), "--target", "species"],
+            "no values",
+        ),
+        "constant target": (
+            ["run", _write(tmp_path, "c.csv", constant), "--target", "species"],
+            "constant",
+        ),
+        "too few rows": (
+            ["run", _write(tmp_path, "f.csv", few), "--target", "species"],
+            "too few rows",
+        ),
         "duplicate columns": (["run", dup, "--target", "b"], "duplicate column names"),
-        "single-row class": (["run", _write(tmp_path, "s.csv", single), "--target", "species"], "single row"),
+        "single-row class": (
+            ["run", _write(tmp_path, "s.csv", single), "--target", "species"],
+            "single row",
+        ),
         "bad metric": (["run", p, "--target", "species", "--metric", "rmse"], "does not apply"),
-        "unknown family": (["run", p, "--target", "species", "--families", "linear,gbm"], "unknown model family"),
-        "bad group column": (["run", p, "--target", "species", "--group", "islnd"], "did you mean 'island'"),
+        "unknown family": (
+            ["run", p, "--target", "species", "--families", "linear,gbm"],
+            "unknown model family",
+        ),
+        "bad group column": (
+            ["run", p, "--target", "species", "--group", "islnd"],
+            "did you mean 'island'",
+        ),
         "unknown run": (["predict", tmp_path / "norun", p], "no run directory"),
         "runs show unknown": (["runs", "show", "nope", "--out", tmp_path], "no runs found"),
     }

@@ -65,7 +65,10 @@ def test_unfitted_and_mismatched_input_are_user_errors():
         AutoModel(**TINY).predict(X)
     assert isinstance(info.value, sklearn.exceptions.NotFittedError)
     m = AutoModel(**TINY).fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
-    with pytest.raises(UserError, match="expecting 3 features"), pytest.warns(UserWarning, match="feature names"):
+    with (
+        pytest.raises(UserError, match="expecting 3 features"),
+        pytest.warns(UserWarning, match="feature names"),
+    ):
         m.predict(X[:, :2])
     with pytest.raises(UserError, match="unseen at fit time") as info:
         m.predict(pd.DataFrame(X, columns=["a", "b", "z"]))

@@ -137,13 +137,23 @@ class AutoModel(BaseEstimator):
         from mlresearcher.engine import RunConfig, run
 
         if y is None:
-            raise DataError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+            raise DataError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         Xf = self._frame(X, reset=True)
         ys = self._target(y, len(Xf))
         config = RunConfig(
-            time_limit=self.time_limit, max_trials=self.max_trials, seed=self.seed, task=self.task,
-            metric=self.metric, families=list(self.families) if self.families is not None else None,
-            folds=self.folds, repeats=self.repeats, holdout=self.holdout, group=self.group, time=self.time,
+            time_limit=self.time_limit,
+            max_trials=self.max_trials,
+            seed=self.seed,
+            task=self.task,
+            metric=self.metric,
+            families=list(self.families) if self.families is not None else None,
+            folds=self.folds,
+            repeats=self.repeats,
+            holdout=self.holdout,
+            group=self.group,
+            time=self.time,
             n_jobs=self.n_jobs,
         )
         store = None
@@ -156,7 +166,15 @@ class AutoModel(BaseEstimator):
             from mlresearcher.progress import LiveProgress
 
             progress = LiveProgress()
-        rr = run(Xf, ys, config, out_dir=self.out, store=store, progress=progress, data_source="in-memory")
+        rr = run(
+            Xf,
+            ys,
+            config,
+            out_dir=self.out,
+            store=store,
+            progress=progress,
+            data_source="in-memory",
+        )
         self.predictor_ = rr.predictor
         self.task_ = rr.task
         self.metric_ = rr.metric.name
@@ -184,7 +202,9 @@ class AutoModel(BaseEstimator):
             raise DataError("X is None; pass the feature table")
         if hasattr(X, "toarray") or hasattr(X, "tocsr"):
             raise DataError("sparse matrices are not supported; pass a dense array or a DataFrame")
-        if not (isinstance(X, pd.DataFrame) or type(X).__module__.startswith(("polars", "pyarrow"))):
+        if not (
+            isinstance(X, pd.DataFrame) or type(X).__module__.startswith(("polars", "pyarrow"))
+        ):
             X = np.asarray(X)
             if X.ndim != 2:
                 raise DataError(
@@ -196,17 +216,31 @@ class AutoModel(BaseEstimator):
         df = to_frame(X, infer_dtypes=reset) if not isinstance(X, pd.DataFrame | np.ndarray) else X
         n_min = MIN_ROWS if reset else 1
         if df.shape[0] < n_min:
-            why = "cross-validation needs at least that many rows" if reset else "pass at least one row"
-            raise DataError(f"Found array with {df.shape[0]} sample(s) (shape={df.shape}) while a minimum of {n_min} is required; {why}")
+            why = (
+                "cross-validation needs at least that many rows"
+                if reset
+                else "pass at least one row"
+            )
+            raise DataError(
+                f"Found array with {df.shape[0]} sample(s) (shape={df.shape}) while a minimum of {n_min} is required; {why}"
+            )
         if df.shape[1] == 0:
-            raise DataError(f"Found array with 0 feature(s) (shape={df.shape}) while a minimum of 1 is required; pass at least one feature column")
+            raise DataError(
+                f"Found array with 0 feature(s) (shape={df.shape}) while a minimum of 1 is required; pass at least one feature column"
+            )
         try:
             validate_data(self, X=df, reset=reset, skip_check_array=True)
         except ValueError as e:  # feature count or names differ from fit
-            raise DataError(" ".join(str(e).split()).rstrip(".") + "; pass the feature columns used at fit") from e
+            raise DataError(
+                " ".join(str(e).split()).rstrip(".") + "; pass the feature columns used at fit"
+            ) from e
         # A NumPy X predicted on gets the column names the model was fitted with (from a
         # DataFrame at fit), so the schema finds its columns.
-        names = list(self.feature_names_in_) if not reset and hasattr(self, "feature_names_in_") else None
+        names = (
+            list(self.feature_names_in_)
+            if not reset and hasattr(self, "feature_names_in_")
+            else None
+        )
         df = to_frame(df, columns=names if isinstance(df, np.ndarray) else None, infer_dtypes=reset)
         if any(pd.api.types.is_complex_dtype(t) for t in df.dtypes):
             raise DataError("Complex data not supported; pass real-valued features")
@@ -225,14 +259,21 @@ class AutoModel(BaseEstimator):
             if arr.ndim == 2 and arr.shape[1] == 1:
                 from sklearn.exceptions import DataConversionWarning
 
-                warnings.warn("A column-vector y was passed when a 1d array was expected; it was flattened",
-                              DataConversionWarning, stacklevel=3)
+                warnings.warn(
+                    "A column-vector y was passed when a 1d array was expected; it was flattened",
+                    DataConversionWarning,
+                    stacklevel=3,
+                )
                 arr = arr.ravel()
             if arr.ndim != 1:
-                raise DataError(f"y should be a 1d array, got an array of shape {arr.shape} instead")
+                raise DataError(
+                    f"y should be a 1d array, got an array of shape {arr.shape} instead"
+                )
             y = pd.Series(arr)
         if len(y) != n:
-            raise DataError(f"Found input variables with inconsistent numbers of samples: X has {n} rows, y has {len(y)}")
+            raise DataError(
+                f"Found input variables with inconsistent numbers of samples: X has {n} rows, y has {len(y)}"
+            )
         y = y.reset_index(drop=True)
         if y.name is None:
             y = y.rename("target")
@@ -284,8 +325,12 @@ class AutoModel(BaseEstimator):
         state = dict(state)
         saved = state.pop("_mlresearcher_version", "unknown")
         if saved != __version__:
-            warnings.warn(f"this AutoModel was saved with mlresearcher {saved} and loaded with {__version__}; "
-                          "predictions may differ: refit it, or install the version that saved it", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"this AutoModel was saved with mlresearcher {saved} and loaded with {__version__}; "
+                "predictions may differ: refit it, or install the version that saved it",
+                UserWarning,
+                stacklevel=2,
+            )
         super().__setstate__(state)
 
     def save(self, path: str | Path) -> Path:

@@ -52,34 +52,90 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"mlresearcher {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    r = sub.add_parser("run", help="run a model campaign on a dataset", description="Run a budgeted, cross-validated model campaign.")
+    r = sub.add_parser(
+        "run",
+        help="run a model campaign on a dataset",
+        description="Run a budgeted, cross-validated model campaign.",
+    )
     r.add_argument("data", help="data file: CSV/TSV, Parquet, JSON Lines or Feather")
     r.add_argument("--target", "-t", required=True, help="the column to predict")
-    r.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
-                   help=f"wall-clock budget for the whole run (default {DEFAULT_TIME_LIMIT:.0f} unless --max-trials is given)")
-    r.add_argument("--max-trials", type=_positive_int, default=None, metavar="N",
-                   help="stop after N trials; without --time-limit the run is fully deterministic")
-    r.add_argument("--task", choices=["binary", "multiclass", "regression", "classification"], help="override the inferred task")
-    r.add_argument("--metric", help="metric to optimise (default: roc_auc binary, log_loss multiclass, rmse regression)")
+    r.add_argument(
+        "--time-limit",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help=f"wall-clock budget for the whole run (default {DEFAULT_TIME_LIMIT:.0f} unless --max-trials is given)",
+    )
+    r.add_argument(
+        "--max-trials",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="stop after N trials; without --time-limit the run is fully deterministic",
+    )
+    r.add_argument(
+        "--task",
+        choices=["binary", "multiclass", "regression", "classification"],
+        help="override the inferred task",
+    )
+    r.add_argument(
+        "--metric",
+        help="metric to optimise (default: roc_auc binary, log_loss multiclass, rmse regression)",
+    )
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    r.add_argument("--families", help="comma-separated model families to use (default: all available)")
-    r.add_argument("--group", metavar="COL", help="group k-fold on this column (rows of a group never straddle train and validation)")
-    r.add_argument("--time", metavar="COL", help="time-ordered split on this column (validate only on later rows)")
+    r.add_argument(
+        "--families", help="comma-separated model families to use (default: all available)"
+    )
+    r.add_argument(
+        "--group",
+        metavar="COL",
+        help="group k-fold on this column (rows of a group never straddle train and validation)",
+    )
+    r.add_argument(
+        "--time",
+        metavar="COL",
+        help="time-ordered split on this column (validate only on later rows)",
+    )
     r.add_argument("--folds", type=_positive_int, metavar="K", help="number of folds (default 5)")
-    r.add_argument("--repeats", type=_positive_int, metavar="R", help="repeat k-fold R times (default: 3 below 2,500 rows, else 1)")
-    r.add_argument("--holdout", type=float, metavar="FRACTION", help="use a single holdout of this fraction instead of k-fold")
+    r.add_argument(
+        "--repeats",
+        type=_positive_int,
+        metavar="R",
+        help="repeat k-fold R times (default: 3 below 2,500 rows, else 1)",
+    )
+    r.add_argument(
+        "--holdout",
+        type=float,
+        metavar="FRACTION",
+        help="use a single holdout of this fraction instead of k-fold",
+    )
     r.add_argument("--n-jobs", type=_positive_int, default=2, help="threads per model (default 2)")
     r.add_argument("--out", default="runs", metavar="DIR", help="runs folder (default ./runs)")
-    r.add_argument("--store", metavar="URL", help="SQLAlchemy URL of the run store (default sqlite:///DIR/mlresearcher.db)")
+    r.add_argument(
+        "--store",
+        metavar="URL",
+        help="SQLAlchemy URL of the run store (default sqlite:///DIR/mlresearcher.db)",
+    )
     r.add_argument("--quiet", "-q", action="store_true", help="no progress view or leaderboard")
-    r.add_argument("--json", action="store_true", help="print one JSON object with the result at the end")
+    r.add_argument(
+        "--json", action="store_true", help="print one JSON object with the result at the end"
+    )
 
     pr = sub.add_parser("predict", help="score new data with a finished run's model")
     pr.add_argument("run", help="run directory (runs/<run-id>) or a run id under --runs")
     pr.add_argument("data", help="data file to score")
-    pr.add_argument("--out", metavar="FILE", help="output file (.parquet, .csv, .jsonl); default: CSV on stdout")
-    pr.add_argument("--runs", default="runs", metavar="DIR", help="runs folder to resolve a run id (default ./runs)")
-    pr.add_argument("--no-input", action="store_true", help="write only the predictions, not the input columns")
+    pr.add_argument(
+        "--out", metavar="FILE", help="output file (.parquet, .csv, .jsonl); default: CSV on stdout"
+    )
+    pr.add_argument(
+        "--runs",
+        default="runs",
+        metavar="DIR",
+        help="runs folder to resolve a run id (default ./runs)",
+    )
+    pr.add_argument(
+        "--no-input", action="store_true", help="write only the predictions, not the input columns"
+    )
 
     rs = sub.add_parser("runs", help="list or inspect runs")
     rsub = rs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
@@ -88,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     rshow.add_argument("run_id", help="run id (or a unique prefix)")
     for q in (rl, rshow):
         q.add_argument("--out", default="runs", metavar="DIR", help="runs folder (default ./runs)")
-        q.add_argument("--store", metavar="URL", help="store URL (default sqlite:///DIR/mlresearcher.db)")
+        q.add_argument(
+            "--store", metavar="URL", help="store URL (default sqlite:///DIR/mlresearcher.db)"
+        )
         q.add_argument("--json", action="store_true", help="print JSON")
     return p
 
@@ -118,7 +176,9 @@ def _store(out: str, url: str | None, create: bool = True):
     if url is None and not create and not (Path(out) / "mlresearcher.db").exists():
         from mlresearcher.errors import RunNotFoundError
 
-        raise RunNotFoundError(f"no runs found in {out!r}; run `mlresearcher run` first or pass --out DIR")
+        raise RunNotFoundError(
+            f"no runs found in {out!r}; run `mlresearcher run` first or pass --out DIR"
+        )
     return Store(url or default_store_url(out))
 
 
@@ -131,9 +191,20 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     if time_limit is None and args.max_trials is None:
         time_limit = DEFAULT_TIME_LIMIT
     families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
-    config = RunConfig(time_limit=time_limit, max_trials=args.max_trials, seed=args.seed, task=args.task,
-                       metric=args.metric, families=families, folds=args.folds, repeats=args.repeats,
-                       holdout=args.holdout, group=args.group, time=args.time, n_jobs=args.n_jobs)
+    config = RunConfig(
+        time_limit=time_limit,
+        max_trials=args.max_trials,
+        seed=args.seed,
+        task=args.task,
+        metric=args.metric,
+        families=families,
+        folds=args.folds,
+        repeats=args.repeats,
+        holdout=args.holdout,
+        group=args.group,
+        time=args.time,
+        n_jobs=args.n_jobs,
+    )
     config.validate()
     df = read_table(args.data)
     X, y = split_target(df, args.target)
@@ -141,8 +212,17 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     store = _store(str(out), args.store)
     progress = NullProgress() if (args.quiet or args.json) else LiveProgress()
     command = "mlresearcher " + shlex.join(argv)
-    rr = run(X, y, config, out_dir=out, store=store, data_source=str(Path(args.data).resolve()),
-             command=command, clock_start=_T0, progress=progress)
+    rr = run(
+        X,
+        y,
+        config,
+        out_dir=out,
+        store=store,
+        data_source=str(Path(args.data).resolve()),
+        command=command,
+        clock_start=_T0,
+        progress=progress,
+    )
     if args.json:
         print(json.dumps(rr.summary(), default=str))
     elif not args.quiet:
@@ -156,13 +236,26 @@ def _print_leaderboard(rr: Any, top: int = 15) -> None:
 
     console = Console()
     lb = rr.leaderboard
-    t = Table(title=f"leaderboard: {rr.metric.name} ({'higher' if rr.metric.greater_is_better else 'lower'} is better), {rr.protocol.description}")
+    t = Table(
+        title=f"leaderboard: {rr.metric.name} ({'higher' if rr.metric.greater_is_better else 'lower'} is better), {rr.protocol.description}"
+    )
     for col in ("rank", "model", "score", "± std", "folds", "fit s", "weight"):
         t.add_column(col, justify="right" if col not in ("model",) else "left")
     for _, row in lb[lb["status"] == "complete"].head(top).iterrows():
-        std = f"{row['score_std']:.4g}" if row["score_std"] == row["score_std"] and row["score_std"] is not None else "-"
-        t.add_row(str(int(row["rank"])), row["model"], f"{row['score']:.5g}", std, str(row["n_folds"]),
-                  f"{row['fit_time']:.1f}", f"{row['weight']:.2f}" if row["weight"] else "")
+        std = (
+            f"{row['score_std']:.4g}"
+            if row["score_std"] == row["score_std"] and row["score_std"] is not None
+            else "-"
+        )
+        t.add_row(
+            str(int(row["rank"])),
+            row["model"],
+            f"{row['score']:.5g}",
+            std,
+            str(row["n_folds"]),
+            f"{row['fit_time']:.1f}",
+            f"{row['weight']:.2f}" if row["weight"] else "",
+        )
     console.print(t)
     n = len(rr.campaign.trials)
     statuses = lb["status"].value_counts().to_dict()
@@ -217,7 +310,9 @@ def _write_table(df: Any, path: str | None) -> None:
     elif suffix in (".jsonl", ".ndjson", ".json"):
         df.to_json(tmp, orient="records", lines=True)
     else:
-        raise UserError(f"unknown output format {suffix or '(no extension)'!r}; use .parquet, .csv, .tsv or .jsonl")
+        raise UserError(
+            f"unknown output format {suffix or '(no extension)'!r}; use .parquet, .csv, .tsv or .jsonl"
+        )
     tmp.replace(p)
     print(f"wrote {len(df):,} predictions to {p}", file=sys.stderr)
 
@@ -233,13 +328,32 @@ def cmd_runs(args: argparse.Namespace) -> int:
         from rich.table import Table
 
         t = Table(title=f"runs in {store.url}")
-        for col in ("run id", "status", "created", "target", "task", "metric", "best score", "best model", "trials"):
+        for col in (
+            "run id",
+            "status",
+            "created",
+            "target",
+            "task",
+            "metric",
+            "best score",
+            "best model",
+            "trials",
+        ):
             t.add_column(col)
         for r in rows:
             created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"]))
             best = f"{r['best_score']:.5g}" if r.get("best_score") is not None else "-"
-            t.add_row(r["run_id"], r["status"], created, str(r["target"]), str(r["task"]), str(r["metric"]), best,
-                      str(r.get("best_model") or "-"), str(r.get("n_trials") or "-"))
+            t.add_row(
+                r["run_id"],
+                r["status"],
+                created,
+                str(r["target"]),
+                str(r["task"]),
+                str(r["metric"]),
+                best,
+                str(r.get("best_model") or "-"),
+                str(r.get("n_trials") or "-"),
+            )
         Console().print(t)
         return 0
     run = store.get_run(args.run_id)
@@ -251,19 +365,46 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     console = Console()
-    console.print(f"[bold]run {run['run_id']}[/] ({run['status']}): target {run['target']!r}, {run['task']}, metric {run['metric']}")
-    console.print(f"run directory: {run.get('run_dir')}; data hash {str(run.get('data_hash'))[:16]}...")
+    console.print(
+        f"[bold]run {run['run_id']}[/] ({run['status']}): target {run['target']!r}, {run['task']}, metric {run['metric']}"
+    )
+    console.print(
+        f"run directory: {run.get('run_dir')}; data hash {str(run.get('data_hash'))[:16]}..."
+    )
     if run.get("best_score") is not None:
         console.print(f"best: {run.get('best_model')} = {run['best_score']:.5g}")
     t = Table(title=f"{len(trials)} trials")
-    for col in ("#", "family", "origin", "status", "score", "± std", "folds", "fit s", "params / error"):
+    for col in (
+        "#",
+        "family",
+        "origin",
+        "status",
+        "score",
+        "± std",
+        "folds",
+        "fit s",
+        "params / error",
+    ):
         t.add_column(col)
     for tr in trials:
         score = f"{tr['score']:.5g}" if tr.get("score") is not None else "-"
         std = f"{tr['score_std']:.3g}" if tr.get("score_std") is not None else "-"
-        detail = (tr.get("error") or "").splitlines()[0] if tr["status"] != "complete" and tr.get("error") else json.dumps(tr.get("params"))
-        t.add_row(str(tr["number"]), tr["family"], str(tr.get("origin")), tr["status"], score, std,
-                  str(tr.get("n_folds_done")), f"{tr.get('fit_time') or 0:.2f}", detail[:80])
+        detail = (
+            (tr.get("error") or "").splitlines()[0]
+            if tr["status"] != "complete" and tr.get("error")
+            else json.dumps(tr.get("params"))
+        )
+        t.add_row(
+            str(tr["number"]),
+            tr["family"],
+            str(tr.get("origin")),
+            tr["status"],
+            score,
+            std,
+            str(tr.get("n_folds_done")),
+            f"{tr.get('fit_time') or 0:.2f}",
+            detail[:80],
+        )
     console.print(t)
     return 0
 

@@ -58,7 +58,9 @@ class RunConfig:
 
     def validate(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:
-            raise ConfigError(f"--time-limit must be a positive number of seconds, got {self.time_limit}")
+            raise ConfigError(
+                f"--time-limit must be a positive number of seconds, got {self.time_limit}"
+            )
         if self.max_trials is not None and self.max_trials < 1:
             raise ConfigError(f"--max-trials must be at least 1, got {self.max_trials}")
         if self.time_limit is None and self.max_trials is None:
@@ -163,8 +165,16 @@ def run(
     schema = build_schema(X, infos)
     Xp = prepare_features(X, schema)
     # -- protocol
-    protocol = make_protocol(target.y, target.task, config.seed, folds=config.folds, repeats=config.repeats,
-                             holdout=config.holdout, groups=groups, time=times)
+    protocol = make_protocol(
+        target.y,
+        target.task,
+        config.seed,
+        folds=config.folds,
+        repeats=config.repeats,
+        holdout=config.holdout,
+        groups=groups,
+        time=times,
+    )
     # -- budget
     deadline = ensemble_deadline = None
     if config.time_limit is not None:
@@ -174,12 +184,23 @@ def run(
     # -- store
     run_id = run_id or new_run_id()
     run_dir = Path(out_dir) / run_id if out_dir is not None else None
-    dhash = data_hash(pd.concat([X, y.reset_index(drop=True)[keep].reset_index(drop=True).rename(target_name)], axis=1))
+    dhash = data_hash(
+        pd.concat(
+            [X, y.reset_index(drop=True)[keep].reset_index(drop=True).rename(target_name)], axis=1
+        )
+    )
     if store is not None:
         store.create_run(
-            run_id, target=target_name, task=target.task, metric=metric.name, n_rows=len(Xp),
-            n_features=Xp.shape[1], data_hash=dhash, data_source=data_source,
-            run_dir=str(run_dir) if run_dir else None, config=asdict(config),
+            run_id,
+            target=target_name,
+            task=target.task,
+            metric=metric.name,
+            n_rows=len(Xp),
+            n_features=Xp.shape[1],
+            data_hash=dhash,
+            data_source=data_source,
+            run_dir=str(run_dir) if run_dir else None,
+            config=asdict(config),
         )
 
     def on_trial(res: TrialResult, camp: Campaign) -> None:
@@ -194,15 +215,34 @@ def run(
 
     families = get_families(config.families)
     if progress is not None:
-        progress.begin(run_id=run_id, task=target.task, metric=metric, protocol=protocol,
-                       n_rows=len(Xp), n_features=Xp.shape[1], deadline=deadline, start=start,
-                       max_trials=config.max_trials)
+        progress.begin(
+            run_id=run_id,
+            task=target.task,
+            metric=metric,
+            protocol=protocol,
+            n_rows=len(Xp),
+            n_features=Xp.shape[1],
+            deadline=deadline,
+            start=start,
+            max_trials=config.max_trials,
+        )
     try:
         campaign = Campaign(
-            Xp, target, schema, protocol, metric, families, seed=config.seed, n_jobs=config.n_jobs,
-            max_trials=config.max_trials, deadline=deadline, ensemble_deadline=ensemble_deadline,
-            keep_top=config.keep_top, ensemble_rounds=config.ensemble_rounds,
-            on_trial=on_trial, on_start=on_start,
+            Xp,
+            target,
+            schema,
+            protocol,
+            metric,
+            families,
+            seed=config.seed,
+            n_jobs=config.n_jobs,
+            max_trials=config.max_trials,
+            deadline=deadline,
+            ensemble_deadline=ensemble_deadline,
+            keep_top=config.keep_top,
+            ensemble_rounds=config.ensemble_rounds,
+            on_trial=on_trial,
+            on_start=on_start,
         )
         result = campaign.run()
     except BaseException as e:
@@ -225,17 +265,41 @@ def run(
         raise DataError(msg + "; raise --time-limit or --max-trials")
     predictor, leaderboard, oof = _finalize(result, campaign, schema, target, metric, protocol)
     wall = time.monotonic() - start
-    rr = RunResult(run_id, run_dir, predictor, leaderboard, target.task, metric, target, schema, protocol,
-                   findings, result, wall, oof)
+    rr = RunResult(
+        run_id,
+        run_dir,
+        predictor,
+        leaderboard,
+        target.task,
+        metric,
+        target,
+        schema,
+        protocol,
+        findings,
+        result,
+        wall,
+        oof,
+    )
     if run_dir is not None:
         from mlresearcher.store.rundir import write_run_dir
 
-        write_run_dir(rr, config, data_hash=dhash, data_source=data_source, command=command,
-                      store_url=store.url if store else None)
+        write_run_dir(
+            rr,
+            config,
+            data_hash=dhash,
+            data_source=data_source,
+            command=command,
+            store_url=store.url if store else None,
+        )
         rr.wall_time = time.monotonic() - start
     if store is not None:
-        store.finish_run(run_id, best_score=rr.best_score, best_model=str(leaderboard.iloc[0]["model"]),
-                         n_trials=len(result.trials), summary={k: v for k, v in rr.summary().items() if k != "leaderboard"})
+        store.finish_run(
+            run_id,
+            best_score=rr.best_score,
+            best_model=str(leaderboard.iloc[0]["model"]),
+            n_trials=len(result.trials),
+            summary={k: v for k, v in rr.summary().items() if k != "leaderboard"},
+        )
     return rr
 
 
@@ -248,34 +312,67 @@ def _require_column(X: pd.DataFrame, col: str, option: str) -> None:
         raise DataError(f"{option} column {col!r} not found{hint}")
 
 
-def _finalize(result: CampaignResult, campaign: Campaign, schema: Schema, target: Target, metric: Metric,
-              protocol: Protocol) -> tuple[Predictor, pd.DataFrame, np.ndarray]:
+def _finalize(
+    result: CampaignResult,
+    campaign: Campaign,
+    schema: Schema,
+    target: Target,
+    metric: Metric,
+    protocol: Protocol,
+) -> tuple[Predictor, pd.DataFrame, np.ndarray]:
     ens = result.ensemble
     assert ens is not None
     by_number = {t.number: t for t in result.trials}
     members = [
-        Member(by_number[k].name, by_number[k].family, by_number[k].params, w, by_number[k].models or [])
+        Member(
+            by_number[k].name,
+            by_number[k].family,
+            by_number[k].params,
+            w,
+            by_number[k].models or [],
+        )
         for k, w in sorted(ens.weights.items(), key=lambda kv: -kv[1])
     ]
     oof = sum(w * by_number[k].oof for k, w in ens.weights.items())
-    predictor = Predictor(schema=schema, target=target.name, task=target.task, classes=target.classes,
-                          metric=metric.name, members=members,
-                          info={"protocol": protocol.to_dict(), "ensemble_rounds": ens.rounds})
+    predictor = Predictor(
+        schema=schema,
+        target=target.name,
+        task=target.task,
+        classes=target.classes,
+        metric=metric.name,
+        members=members,
+        info={"protocol": protocol.to_dict(), "ensemble_rounds": ens.rounds},
+    )
     rows = []
     for t in result.trials:
-        rows.append({
-            "model": t.name, "family": t.family, "status": t.status,
-            "score": t.score if t.status == "complete" else None,
-            "score_std": t.score_std if t.status == "complete" else None, "n_folds": len(t.fold_scores), "fit_time": round(t.fit_time, 3),
-            "predict_time": round(t.predict_time, 3), "origin": t.origin, "weight": ens.weights.get(t.number, 0.0),
-            "params": json.dumps(t.params, sort_keys=True, default=str),
-        })
+        rows.append(
+            {
+                "model": t.name,
+                "family": t.family,
+                "status": t.status,
+                "score": t.score if t.status == "complete" else None,
+                "score_std": t.score_std if t.status == "complete" else None,
+                "n_folds": len(t.fold_scores),
+                "fit_time": round(t.fit_time, 3),
+                "predict_time": round(t.predict_time, 3),
+                "origin": t.origin,
+                "weight": ens.weights.get(t.number, 0.0),
+                "params": json.dumps(t.params, sort_keys=True, default=str),
+            }
+        )
     ens_std = float(np.std(ens.fold_scores, ddof=1)) if len(ens.fold_scores) > 1 else None
     ens_row = {
-        "model": "ensemble", "family": "ensemble", "status": "complete", "score": ens.score, "score_std": ens_std,
-        "n_folds": len(ens.fold_scores), "fit_time": round(sum(by_number[k].fit_time for k in ens.weights), 3),
-        "predict_time": round(sum(by_number[k].predict_time for k in ens.weights), 3), "origin": "ensemble",
-        "weight": 1.0, "params": json.dumps({m.name: round(m.weight, 4) for m in members}),
+        "model": "ensemble",
+        "family": "ensemble",
+        "status": "complete",
+        "score": ens.score,
+        "score_std": ens_std,
+        "n_folds": len(ens.fold_scores),
+        "fit_time": round(sum(by_number[k].fit_time for k in ens.weights), 3),
+        "predict_time": round(sum(by_number[k].predict_time for k in ens.weights), 3),
+        "origin": "ensemble",
+        "weight": 1.0,
+        "params": json.dumps({m.name: round(m.weight, 4) for m in members}),
     }
     lb = pd.DataFrame([ens_row] + rows)
     done = lb[lb["status"] == "complete"].copy()
@@ -283,7 +380,13 @@ def _finalize(result: CampaignResult, campaign: Campaign, schema: Schema, target
     done["_loss"] = done["score"].map(metric.loss)
     done = done.sort_values(["_loss", "model"], kind="stable").drop(columns="_loss")
     lb = pd.concat([done, rest], ignore_index=True)
-    lb.insert(0, "rank", pd.array([i + 1 if s == "complete" else None for i, s in enumerate(lb["status"])], dtype="Int64"))
+    lb.insert(
+        0,
+        "rank",
+        pd.array(
+            [i + 1 if s == "complete" else None for i, s in enumerate(lb["status"])], dtype="Int64"
+        ),
+    )
     return predictor, lb, oof
 
 
@@ -292,11 +395,29 @@ def environment() -> dict[str, Any]:
     from importlib import metadata
 
     pkgs = {}
-    for p in ("mlresearcher", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "lightgbm", "xgboost",
-              "catboost", "optuna", "sqlalchemy", "torch", "joblib"):
+    for p in (
+        "mlresearcher",
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "scikit-learn",
+        "scipy",
+        "lightgbm",
+        "xgboost",
+        "catboost",
+        "optuna",
+        "sqlalchemy",
+        "torch",
+        "joblib",
+    ):
         try:
             pkgs[p] = metadata.version(p)
         except metadata.PackageNotFoundError:
             pkgs[p] = None
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "packages": pkgs, "mlresearcher": __version__}
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "packages": pkgs,
+        "mlresearcher": __version__,
+    }

@@ -47,7 +47,11 @@ def __getattr__(name: str) -> Any:
     if name == "NotFittedError":
         from sklearn.exceptions import NotFittedError as sklearn_not_fitted
 
-        cls = type("NotFittedError", (UserError, sklearn_not_fitted), {"__doc__": _NOT_FITTED_DOC, "__module__": __name__})
+        cls = type(
+            "NotFittedError",
+            (UserError, sklearn_not_fitted),
+            {"__doc__": _NOT_FITTED_DOC, "__module__": __name__},
+        )
         globals()[name] = cls
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -72,14 +72,50 @@ _R = ("regression",)
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in [
-        Metric("roc_auc", True, _C, _roc_auc, "area under the ROC curve (one-vs-rest macro for multiclass)"),
+        Metric(
+            "roc_auc",
+            True,
+            _C,
+            _roc_auc,
+            "area under the ROC curve (one-vs-rest macro for multiclass)",
+        ),
         Metric("log_loss", False, _C, _log_loss, "cross-entropy of the predicted probabilities"),
-        Metric("accuracy", True, _C, lambda y, s: skm.accuracy_score(y, _labels(s)), "share of correct labels"),
-        Metric("balanced_accuracy", True, _C, lambda y, s: skm.balanced_accuracy_score(y, _labels(s)), "mean recall over classes"),
+        Metric(
+            "accuracy",
+            True,
+            _C,
+            lambda y, s: skm.accuracy_score(y, _labels(s)),
+            "share of correct labels",
+        ),
+        Metric(
+            "balanced_accuracy",
+            True,
+            _C,
+            lambda y, s: skm.balanced_accuracy_score(y, _labels(s)),
+            "mean recall over classes",
+        ),
         Metric("f1", True, _C, _f1, "F1 of the positive class (macro F1 for multiclass)"),
-        Metric("f1_macro", True, _C, lambda y, s: skm.f1_score(y, _labels(s), average="macro"), "unweighted mean F1 over classes"),
-        Metric("average_precision", True, ("binary",), lambda y, s: skm.average_precision_score(y, s[:, 1]), "area under the precision-recall curve"),
-        Metric("brier", False, ("binary",), lambda y, s: skm.brier_score_loss(y, s[:, 1]), "mean squared error of the positive-class probability"),
+        Metric(
+            "f1_macro",
+            True,
+            _C,
+            lambda y, s: skm.f1_score(y, _labels(s), average="macro"),
+            "unweighted mean F1 over classes",
+        ),
+        Metric(
+            "average_precision",
+            True,
+            ("binary",),
+            lambda y, s: skm.average_precision_score(y, s[:, 1]),
+            "area under the precision-recall curve",
+        ),
+        Metric(
+            "brier",
+            False,
+            ("binary",),
+            lambda y, s: skm.brier_score_loss(y, s[:, 1]),
+            "mean squared error of the positive-class probability",
+        ),
         Metric("rmse", False, _R, _rmse, "root mean squared error"),
         Metric("mse", False, _R, skm.mean_squared_error, "mean squared error"),
         Metric("mae", False, _R, skm.mean_absolute_error, "mean absolute error"),
@@ -99,9 +135,7 @@ def get_metric(name: str | None, task: str) -> Metric:
     aliases = {"auc": "roc_auc", "logloss": "log_loss", "acc": "accuracy", "rmse_": "rmse"}
     key = aliases.get(key, key)
     if key not in METRICS:
-        raise ConfigError(
-            f"unknown metric {name!r}; choose one of: {', '.join(sorted(METRICS))}"
-        )
+        raise ConfigError(f"unknown metric {name!r}; choose one of: {', '.join(sorted(METRICS))}")
     metric = METRICS[key]
     if task not in metric.tasks:
         valid = sorted(m.name for m in METRICS.values() if task in m.tasks)

@@ -60,7 +60,9 @@ class Predictor:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for m in self.members:
-                avg = sum(predict_scores(est, Xp, self.task, self.n_classes) for est in m.models) / len(m.models)
+                avg = sum(
+                    predict_scores(est, Xp, self.task, self.n_classes) for est in m.models
+                ) / len(m.models)
                 total = m.weight * avg if total is None else total + m.weight * avg
         assert total is not None
         if self.task != "regression":
@@ -101,7 +103,9 @@ class Predictor:
         p = Path(path)
         f = p / ARTIFACT if p.is_dir() else p
         if not f.exists():
-            raise RunNotFoundError(f"no model artifact at {str(f)!r}; pass a run directory (runs/<run-id>) or a saved model folder")
+            raise RunNotFoundError(
+                f"no model artifact at {str(f)!r}; pass a run directory (runs/<run-id>) or a saved model folder"
+            )
         try:
             obj = joblib.load(f)
         except Exception as e:
@@ -111,6 +115,7 @@ class Predictor:
         if obj.version != __version__:
             warnings.warn(
                 f"model saved with mlresearcher {obj.version}, loaded with {__version__}; predictions may differ",
-                UserWarning, stacklevel=2,
+                UserWarning,
+                stacklevel=2,
             )
         return obj

@@ -31,8 +31,19 @@ class LiveProgress(NullProgress):
         self.recent: list[str] = []
         self.best: tuple[str, float] | None = None
 
-    def begin(self, *, run_id: str, task: str, metric: Any, protocol: Any, n_rows: int, n_features: int,
-              deadline: float | None, start: float, max_trials: int | None) -> None:
+    def begin(
+        self,
+        *,
+        run_id: str,
+        task: str,
+        metric: Any,
+        protocol: Any,
+        n_rows: int,
+        n_features: int,
+        deadline: float | None,
+        start: float,
+        max_trials: int | None,
+    ) -> None:
         self.run_id, self.task, self.metric, self.protocol = run_id, task, metric, protocol
         self.deadline, self.start, self.max_trials = deadline, start, max_trials
         self.console.print(
@@ -40,7 +51,9 @@ class LiveProgress(NullProgress):
             f"metric {metric.name} ({'higher' if metric.greater_is_better else 'lower'} is better)\n"
             f"protocol: {protocol.description}"
         )
-        self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
+        self.live = Live(
+            self._render(), console=self.console, refresh_per_second=4, transient=False
+        )
         self.live.start()
 
     def _render(self) -> Group:
@@ -53,7 +66,13 @@ class LiveProgress(NullProgress):
             f"  complete {self.counts['complete']}  pruned {self.counts['pruned']}  failed {self.counts['failed']}",
             f"   elapsed {elapsed:.0f}s  {left}",
         )
-        best = Text.assemble(("best ", "bold"), f"{self.best[0]}  {self.metric.name} = {self.best[1]:.5g}") if self.best else Text("best: -")
+        best = (
+            Text.assemble(
+                ("best ", "bold"), f"{self.best[0]}  {self.metric.name} = {self.best[1]:.5g}"
+            )
+            if self.best
+            else Text("best: -")
+        )
         now = Text(f"running: {self.current}" if self.current else "", style="dim")
         table = Table(show_header=False, box=None, padding=(0, 1))
         for line in self.recent[-5:]:
@@ -70,8 +89,14 @@ class LiveProgress(NullProgress):
         inc = campaign.incumbent()
         if inc is not None:
             self.best = (inc.name, inc.score)
-        score = f"{result.score:.5g}" if result.score is not None and result.status == "complete" else result.status
-        self.recent.append(f"{result.name:<18} {score:>12}  {result.fit_time + result.predict_time:6.1f}s")
+        score = (
+            f"{result.score:.5g}"
+            if result.score is not None and result.status == "complete"
+            else result.status
+        )
+        self.recent.append(
+            f"{result.name:<18} {score:>12}  {result.fit_time + result.predict_time:6.1f}s"
+        )
         self.current = ""
         if self.live:
             self.live.update(self._render())

@@ -80,7 +80,9 @@ def test_group_folds_never_split_a_group():
 
 
 def test_time_split_validates_only_on_later_rows():
-    t = pd.Series(pd.date_range("2020-01-01", periods=300, freq="D"), name="d").sample(frac=1, random_state=0)
+    t = pd.Series(pd.date_range("2020-01-01", periods=300, freq="D"), name="d").sample(
+        frac=1, random_state=0
+    )
     p = make_protocol(np.zeros(300), "regression", time=t)
     tv = t.reset_index(drop=True)
     for tr, va in p.folds:

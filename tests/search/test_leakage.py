@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from conftest import load_dataset
+
 from mlresearcher.data.protocol import make_protocol
 from mlresearcher.data.schema import build_schema, infer_roles, prepare_features
 from mlresearcher.data.task import encode_target
@@ -31,8 +31,16 @@ def _campaign(X: pd.DataFrame, y: pd.Series, protocol, families, schema=None):
         infos, _ = infer_roles(X)
         schema = build_schema(X, infos)
     Xp = prepare_features(X, schema)
-    camp = Campaign(Xp, target, schema, protocol, get_metric(None, target.task), families,
-                    max_trials=len(families), keep_top=len(families))
+    camp = Campaign(
+        Xp,
+        target,
+        schema,
+        protocol,
+        get_metric(None, target.task),
+        families,
+        max_trials=len(families),
+        keep_top=len(families),
+    )
     return camp.run(), schema
 
 
@@ -40,7 +48,9 @@ def test_fold_models_are_blind_to_their_validation_rows():
     df, _ = load_dataset("recidivism_two_year", n=1200)
     y = df.pop("two_year_recid")
     X = df
-    assert any(r.role == "high_cardinality" for r in infer_roles(X)[0])  # target encoding is exercised
+    assert any(
+        r.role == "high_cardinality" for r in infer_roles(X)[0]
+    )  # target encoding is exercised
     target, _ = encode_target(y, "y")
     protocol = make_protocol(target.y, target.task, seed=0, folds=3, repeats=1)
     assert protocol.kind == "kfold"
@@ -66,7 +76,9 @@ def test_fold_models_are_blind_to_their_validation_rows():
         assert b.status == a.status == "complete", (b.family, b.error, a.error)
         p0b = predict_scores(b.models[0], probe, "binary", 2)
         p0a = predict_scores(a.models[0], probe, "binary", 2)
-        np.testing.assert_array_equal(p0b, p0a, err_msg=f"{b.family}: fold 0 model saw its validation rows")
+        np.testing.assert_array_equal(
+            p0b, p0a, err_msg=f"{b.family}: fold 0 model saw its validation rows"
+        )
         p1b = predict_scores(b.models[1], probe, "binary", 2)
         p1a = predict_scores(a.models[1], probe, "binary", 2)
         assert not np.array_equal(p1b, p1a), f"{b.family}: control failed, fold 1 should change"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from mlresearcher.errors import ConfigError, RunNotFoundError
 from mlresearcher.store.db import Store
@@ -12,8 +13,17 @@ def test_trials_are_visible_to_another_connection_as_soon_as_recorded(tmp_path):
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     writer = Store(url)
     writer.create_run("r1", target="y", task="binary", metric="roc_auc", config={"seed": 0})
-    writer.record_trial("r1", {"number": 0, "family": "linear", "status": "complete", "score": 0.9,
-                               "params": {"C": 1.0}, "fold_scores": [0.9, 0.91]})
+    writer.record_trial(
+        "r1",
+        {
+            "number": 0,
+            "family": "linear",
+            "status": "complete",
+            "score": 0.9,
+            "params": {"C": 1.0},
+            "fold_scores": [0.9, 0.91],
+        },
+    )
     reader = Store(url)  # a separate engine, as another process would have
     trials = reader.trials("r1")
     assert trials[0]["params"] == {"C": 1.0} and trials[0]["fold_scores"] == [0.9, 0.91]
@@ -26,7 +36,7 @@ def test_duplicate_trial_numbers_are_refused(tmp_path):
     s = Store(f"sqlite:///{tmp_path / 'runs.db'}")
     s.create_run("r1")
     s.record_trial("r1", {"number": 0, "family": "linear", "status": "complete"})
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         s.record_trial("r1", {"number": 0, "family": "linear", "status": "complete"})
     assert len(s.trials("r1")) == 1
 

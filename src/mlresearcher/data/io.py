@@ -60,7 +60,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     elif suffix in ARROW_SUFFIXES:
         df = _read_arrow(p)
     else:
-        raise DataError(f"unknown file format {suffix or '(no extension)'!r} for {str(path)!r}; supported: {SUPPORTED}")
+        raise DataError(
+            f"unknown file format {suffix or '(no extension)'!r} for {str(path)!r}; supported: {SUPPORTED}"
+        )
     check_columns(df)
     return df
 
@@ -96,7 +98,9 @@ def _read_jsonl(p: Path) -> pd.DataFrame:
     try:
         return _arrow_to_pandas(pj.read_json(p))
     except Exception as e:
-        raise DataError(f"cannot read {str(p)!r} as JSON Lines (one JSON object per line): {_first_line(e)}") from e
+        raise DataError(
+            f"cannot read {str(p)!r} as JSON Lines (one JSON object per line): {_first_line(e)}"
+        ) from e
 
 
 def sniff_encoding(sample: bytes) -> str:
@@ -151,7 +155,9 @@ def _read_csv(p: Path, compression: str | None, tab: bool) -> pd.DataFrame:
     header = next(csv.reader([text.splitlines()[0] if text else ""], delimiter=delimiter), [])
     if len(header) != len(set(header)):
         dupes = sorted({h for h in header if header.count(h) > 1})
-        raise DataError(f"duplicate column names in {str(p)!r}: {', '.join(map(repr, dupes))}; rename them so each is unique")
+        raise DataError(
+            f"duplicate column names in {str(p)!r}: {', '.join(map(repr, dupes))}; rename them so each is unique"
+        )
     try:
         table = pcsv.read_csv(
             p,
@@ -160,7 +166,9 @@ def _read_csv(p: Path, compression: str | None, tab: bool) -> pd.DataFrame:
             convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as e:
-        raise DataError(f"cannot parse {str(p)!r} as CSV (delimiter {delimiter!r}, encoding {encoding}): {_first_line(e)}") from e
+        raise DataError(
+            f"cannot parse {str(p)!r} as CSV (delimiter {delimiter!r}, encoding {encoding}): {_first_line(e)}"
+        ) from e
     return _arrow_to_pandas(table)
 
 
@@ -168,7 +176,9 @@ def _arrow_to_pandas(table: Any) -> pd.DataFrame:
     names = list(table.column_names)
     if len(names) != len(set(names)):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise DataError(f"duplicate column names: {', '.join(map(repr, dupes))}; rename them so each is unique")
+        raise DataError(
+            f"duplicate column names: {', '.join(map(repr, dupes))}; rename them so each is unique"
+        )
     # Strings as Python objects (not pyarrow-backed) and dictionaries as categoricals keep
     # every downstream library on its well-trodden path.
     df = table.to_pandas(strings_to_categorical=False, self_destruct=False)
@@ -188,7 +198,9 @@ def check_columns(df: pd.DataFrame) -> None:
     cols = [str(c) for c in df.columns]
     if len(cols) != len(set(cols)):
         dupes = sorted({c for c in cols if cols.count(c) > 1})
-        raise DataError(f"duplicate column names: {', '.join(map(repr, dupes))}; rename them so each is unique")
+        raise DataError(
+            f"duplicate column names: {', '.join(map(repr, dupes))}; rename them so each is unique"
+        )
 
 
 def to_frame(X: Any, columns: list[str] | None = None, infer_dtypes: bool = True) -> pd.DataFrame:
@@ -213,7 +225,9 @@ def to_frame(X: Any, columns: list[str] | None = None, infer_dtypes: bool = True
             raise DataError("sparse matrices are not supported; pass a dense array or a DataFrame")
         arr = np.asarray(X)
         if arr.ndim == 1:
-            raise DataError("X must be 2-dimensional (rows x columns); reshape a single feature with X.reshape(-1, 1)")
+            raise DataError(
+                "X must be 2-dimensional (rows x columns); reshape a single feature with X.reshape(-1, 1)"
+            )
         if arr.ndim != 2:
             raise DataError(f"X must be 2-dimensional, got an array with {arr.ndim} dimensions")
         names = columns or [f"x{i}" for i in range(arr.shape[1])]

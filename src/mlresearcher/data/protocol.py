@@ -62,8 +62,12 @@ class Protocol:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "n_splits": self.n_splits, "n_repeats": self.n_repeats,
-            "n_folds": self.n_folds, "description": self.description, **self.params,
+            "kind": self.kind,
+            "n_splits": self.n_splits,
+            "n_repeats": self.n_repeats,
+            "n_folds": self.n_folds,
+            "description": self.description,
+            **self.params,
         }
 
 
@@ -95,9 +99,14 @@ def make_protocol(
         tr, va = train_test_split(
             np.arange(n), test_size=frac, random_state=seed, stratify=y if classification else None
         )
-        return Protocol("holdout", [(np.sort(tr), np.sort(va))], 1, 1,
-                        f"single {'stratified ' if classification else ''}holdout, {frac:.0%} validation (n={n})",
-                        {"holdout": frac})
+        return Protocol(
+            "holdout",
+            [(np.sort(tr), np.sort(va))],
+            1,
+            1,
+            f"single {'stratified ' if classification else ''}holdout, {frac:.0%} validation (n={n})",
+            {"holdout": frac},
+        )
     k = folds or 5
     if classification and min_class < k:
         k = max(2, min_class)
@@ -105,24 +114,39 @@ def make_protocol(
     if r < 1:
         raise ConfigError(f"--repeats must be at least 1, got {r}")
     if r > 1:
-        cv = (RepeatedStratifiedKFold if classification else RepeatedKFold)(n_splits=k, n_repeats=r, random_state=seed)
+        cv = (RepeatedStratifiedKFold if classification else RepeatedKFold)(
+            n_splits=k, n_repeats=r, random_state=seed
+        )
     else:
-        cv = (StratifiedKFold if classification else KFold)(n_splits=k, shuffle=True, random_state=seed)
-    splits = [(np.asarray(a), np.asarray(b)) for a, b in cv.split(np.zeros(n), y if classification else None)]
+        cv = (StratifiedKFold if classification else KFold)(
+            n_splits=k, shuffle=True, random_state=seed
+        )
+    splits = [
+        (np.asarray(a), np.asarray(b))
+        for a, b in cv.split(np.zeros(n), y if classification else None)
+    ]
     strat = "stratified " if classification else ""
     kind = "repeated_kfold" if r > 1 else "kfold"
-    desc = f"{strat}{k}-fold cross-validation" + (f", repeated {r} times" if r > 1 else "") + f" (n={n})"
+    desc = (
+        f"{strat}{k}-fold cross-validation"
+        + (f", repeated {r} times" if r > 1 else "")
+        + f" (n={n})"
+    )
     return Protocol(kind, splits, k, r, desc)
 
 
 def _group_kfold(y, groups, classification, seed, k, min_class) -> Protocol:
     g = pd.Series(groups).reset_index(drop=True)
     if g.isna().any():
-        raise DataError(f"group column {g.name!r} has missing values; fill them or choose another --group")
+        raise DataError(
+            f"group column {g.name!r} has missing values; fill them or choose another --group"
+        )
     codes, uniques = pd.factorize(g)
     n_groups = len(uniques)
     if n_groups < 2:
-        raise DataError(f"group column {g.name!r} has {n_groups} group; group k-fold needs at least 2")
+        raise DataError(
+            f"group column {g.name!r} has {n_groups} group; group k-fold needs at least 2"
+        )
     k = min(k, n_groups)
     n = len(y)
     if classification and min_class >= k:
@@ -133,9 +157,14 @@ def _group_kfold(y, groups, classification, seed, k, min_class) -> Protocol:
         cv = GroupKFold(n_splits=k, shuffle=True, random_state=seed)
         splits = list(cv.split(np.zeros(n), y, codes))
         kind_desc = "group"
-    return Protocol("group_kfold", [(np.asarray(a), np.asarray(b)) for a, b in splits], k, 1,
-                    f"{kind_desc} {k}-fold cross-validation on {g.name!r} ({n_groups} groups, n={n})",
-                    {"group": str(g.name)})
+    return Protocol(
+        "group_kfold",
+        [(np.asarray(a), np.asarray(b)) for a, b in splits],
+        k,
+        1,
+        f"{kind_desc} {k}-fold cross-validation on {g.name!r} ({n_groups} groups, n={n})",
+        {"group": str(g.name)},
+    )
 
 
 def _time_split(time: pd.Series, k: int) -> Protocol:
@@ -147,7 +176,9 @@ def _time_split(time: pd.Series, k: int) -> Protocol:
             warnings.simplefilter("ignore")
             parsed = pd.to_datetime(t, errors="coerce", format="mixed")
         if parsed.isna().mean() > 0.05:
-            raise DataError(f"time column {t.name!r} is neither numeric nor parseable as dates; choose another --time")
+            raise DataError(
+                f"time column {t.name!r} is neither numeric nor parseable as dates; choose another --time"
+            )
         t = parsed
     if t.isna().any():
         raise DataError(f"time column {t.name!r} has missing values; fill or drop those rows")
@@ -167,9 +198,14 @@ def _time_split(time: pd.Series, k: int) -> Protocol:
     bounds.append(n)
     splits = []
     for i in range(1, len(bounds) - 1):
-        tr, va = order[: bounds[i]], order[bounds[i]: bounds[i + 1]]
+        tr, va = order[: bounds[i]], order[bounds[i] : bounds[i + 1]]
         if len(va):
             splits.append((np.sort(tr), np.sort(va)))
-    return Protocol("time_split", splits, len(splits), 1,
-                    f"forward-chaining time-ordered split on {t.name!r}: {len(splits)} folds, each validated on a later block (n={n})",
-                    {"time": str(t.name)})
+    return Protocol(
+        "time_split",
+        splits,
+        len(splits),
+        1,
+        f"forward-chaining time-ordered split on {t.name!r}: {len(splits)} folds, each validated on a later block (n={n})",
+        {"time": str(t.name)},
+    )

@@ -125,7 +125,11 @@ def _string_values(s: pd.Series) -> pd.Series:
 
 def _name_says_id(name: str) -> bool:
     n = name.lower().strip()
-    return n in {"id", "uuid", "guid", "index", "key", "row", "rowid"} or n.endswith(("_id", " id", "id_")) or n.startswith(("id_", "id "))
+    return (
+        n in {"id", "uuid", "guid", "index", "key", "row", "rowid"}
+        or n.endswith(("_id", " id", "id_"))
+        or n.startswith(("id_", "id "))
+    )
 
 
 def infer_roles(
@@ -150,11 +154,16 @@ def infer_roles(
             role = exclude[name]
         elif n_unique <= 1:
             role = "constant"
-            findings.append(Finding(
-                "constant_column", "info",
-                f"column {name!r} has {'no values' if n_unique == 0 else 'a single value'} and was dropped",
-                column=name, evidence={"n_unique": n_unique, "missing_fraction": missing},
-                action="none needed; it carries no information"))
+            findings.append(
+                Finding(
+                    "constant_column",
+                    "info",
+                    f"column {name!r} has {'no values' if n_unique == 0 else 'a single value'} and was dropped",
+                    column=name,
+                    evidence={"n_unique": n_unique, "missing_fraction": missing},
+                    action="none needed; it carries no information",
+                )
+            )
         elif pd.api.types.is_bool_dtype(s):
             role = "numeric"
         elif pd.api.types.is_datetime64_any_dtype(s):
@@ -184,11 +193,16 @@ def infer_roles(
             else:
                 role = "categorical"
         if role == "id":
-            findings.append(Finding(
-                "id_like_column", "warning",
-                f"column {name!r} looks like an identifier (unique per row) and was dropped",
-                column=name, evidence={"n_unique": n_unique, "n_rows": n},
-                action="if it carries meaning, convert it to a meaningful feature before the run"))
+            findings.append(
+                Finding(
+                    "id_like_column",
+                    "warning",
+                    f"column {name!r} looks like an identifier (unique per row) and was dropped",
+                    column=name,
+                    evidence={"n_unique": n_unique, "n_rows": n},
+                    action="if it carries meaning, convert it to a meaningful feature before the run",
+                )
+            )
         infos.append(ColumnInfo(str(name), role, dtype, n_unique, round(missing, 6)))
     return infos, findings
 
@@ -251,7 +265,9 @@ def prepare_features(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         if role == "numeric":
             if pd.api.types.is_bool_dtype(s) or s.dtype == object:
                 s = pd.to_numeric(s.map(_bool_or_number), errors="coerce")
-            v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+            v = pd.to_numeric(s, errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan, copy=True
+            )
             v[~np.isfinite(v)] = np.nan  # infinities carry no usable magnitude
             out[name] = v
         elif role in ("categorical", "high_cardinality", "text"):

@@ -49,7 +49,11 @@ def find_target_column(columns: list[str], target: str) -> str:
         hint = [lower[target.lower()]]
     else:
         hint = difflib.get_close_matches(target, columns, n=3, cutoff=0.5)
-    suggestion = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else f"; columns are: {', '.join(map(repr, columns[:20]))}"
+    suggestion = (
+        f"; did you mean {' or '.join(map(repr, hint))}?"
+        if hint
+        else f"; columns are: {', '.join(map(repr, columns[:20]))}"
+    )
     raise DataError(f"target column {target!r} not found{suggestion}")
 
 
@@ -79,10 +83,17 @@ def normalize_task(task: str | None) -> str | None:
     if task is None:
         return None
     t = task.strip().lower()
-    aliases = {"classification": "classification", "class": "classification", "reg": "regression", "multi": "multiclass"}
+    aliases = {
+        "classification": "classification",
+        "class": "classification",
+        "reg": "regression",
+        "multi": "multiclass",
+    }
     t = aliases.get(t, t)
     if t not in (*TASKS, "classification"):
-        raise ConfigError(f"unknown task {task!r}; choose binary, multiclass, regression or classification")
+        raise ConfigError(
+            f"unknown task {task!r}; choose binary, multiclass, regression or classification"
+        )
     return t
 
 
@@ -94,50 +105,78 @@ def encode_target(y: pd.Series, name: str, task: str | None = None) -> tuple[Tar
         keep &= np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
     n_missing = int((~keep).sum())
     if keep.sum() == 0:
-        raise DataError(f"target column {name!r} has no values (all missing); choose another target")
+        raise DataError(
+            f"target column {name!r} has no values (all missing); choose another target"
+        )
     if n_missing:
-        findings.append(Finding(
-            "missing_target", "warning",
-            f"{n_missing} row(s) with a missing target were dropped",
-            column=name, evidence={"n_dropped": n_missing, "n_rows": int(len(y))},
-            action="check why the target is missing; those rows are not used"))
+        findings.append(
+            Finding(
+                "missing_target",
+                "warning",
+                f"{n_missing} row(s) with a missing target were dropped",
+                column=name,
+                evidence={"n_dropped": n_missing, "n_rows": int(len(y))},
+                action="check why the target is missing; those rows are not used",
+            )
+        )
     yk = y[keep].reset_index(drop=True)
     task = normalize_task(task)
     classify = task in ("binary", "multiclass", "classification")
     if yk.nunique() < 2:
         if classify:
-            raise DataError(f"target column {name!r} is constant (only one class, {_py(yk.iloc[0])!r}); "
-                            "a classifier needs at least 2 classes: choose another target")
-        raise DataError(f"target column {name!r} is constant (single value {_py(yk.iloc[0])!r}); there is nothing to predict")
+            raise DataError(
+                f"target column {name!r} is constant (only one class, {_py(yk.iloc[0])!r}); "
+                "a classifier needs at least 2 classes: choose another target"
+            )
+        raise DataError(
+            f"target column {name!r} is constant (single value {_py(yk.iloc[0])!r}); there is nothing to predict"
+        )
     if len(yk) < MIN_ROWS:
         raise DataError(f"too few rows: {len(yk)} with a target, at least {MIN_ROWS} are needed")
-    if classify and pd.api.types.is_float_dtype(yk) and not _integer_valued(yk.to_numpy(dtype=float)):
+    if (
+        classify
+        and pd.api.types.is_float_dtype(yk)
+        and not _integer_valued(yk.to_numpy(dtype=float))
+    ):
         # Fractional numbers are measurements, not labels (scikit-learn's "continuous" target).
-        raise DataError(f"target column {name!r} is continuous (fractional numbers), so it cannot be a classification "
-                        "target; use --task regression, or pass the classes as integers or strings")
+        raise DataError(
+            f"target column {name!r} is continuous (fractional numbers), so it cannot be a classification "
+            "target; use --task regression, or pass the classes as integers or strings"
+        )
     inferred = infer_task(yk)
     if task is None:
         task = inferred
-        findings.append(Finding(
-            "task_inferred", "info",
-            f"task inferred as {task} from target {name!r} ({yk.nunique()} distinct values, dtype {yk.dtype})",
-            column=name, evidence={"n_unique": int(yk.nunique()), "dtype": str(yk.dtype)},
-            action="pass --task to override"))
+        findings.append(
+            Finding(
+                "task_inferred",
+                "info",
+                f"task inferred as {task} from target {name!r} ({yk.nunique()} distinct values, dtype {yk.dtype})",
+                column=name,
+                evidence={"n_unique": int(yk.nunique()), "dtype": str(yk.dtype)},
+                action="pass --task to override",
+            )
+        )
     elif task == "classification":
         task = "binary" if yk.nunique() == 2 else "multiclass"
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(yk) or pd.api.types.is_bool_dtype(yk):
             converted = pd.to_numeric(yk, errors="coerce")
             if converted.isna().any():
-                raise DataError(f"target column {name!r} is not numeric, so it cannot be a regression target; use --task classification")
+                raise DataError(
+                    f"target column {name!r} is not numeric, so it cannot be a regression target; use --task classification"
+                )
             yk = converted
         return Target(name, task, yk.to_numpy(dtype=float), None, findings), keep
     counts = yk.value_counts()
     if task == "binary" and len(counts) != 2:
-        raise DataError(f"Only binary classification is supported with task binary, but target {name!r} has "
-                        f"{len(counts)} classes; use --task multiclass")
+        raise DataError(
+            f"Only binary classification is supported with task binary, but target {name!r} has "
+            f"{len(counts)} classes; use --task multiclass"
+        )
     if task == "multiclass" and len(counts) > 200:
-        raise DataError(f"target {name!r} has {len(counts)} classes, too many for classification; use --task regression")
+        raise DataError(
+            f"target {name!r} has {len(counts)} classes, too many for classification; use --task regression"
+        )
     singles = counts[counts < 2]
     if len(singles):
         raise DataError(

@@ -98,5 +98,7 @@ def predict_scores(estimator: Any, X: Any, task: str, n_classes: int) -> np.ndar
     if proba.ndim == 1:
         proba = np.column_stack([1 - proba, proba])
     if proba.shape[1] != n_classes:
-        raise RuntimeError(f"estimator returned {proba.shape[1]} probability columns, expected {n_classes}")
+        raise RuntimeError(
+            f"estimator returned {proba.shape[1]} probability columns, expected {n_classes}"
+        )
     return proba

@@ -3,16 +3,17 @@
 Order of work:
 
 1. **Portfolio.** Each family's known-strong configurations, round by round: every
-   family's default first (cheapest family first), then every family's second
-   configuration, and so on. Family defaults are never pruned, so the leaderboard always
+   family's default first (in ``PORTFOLIO_ORDER``: strong and cheap first, slow last),
+   then every family's second configuration, and so on. Family defaults are never pruned, so the leaderboard always
    holds each family's default-configured model on the same folds.
 2. **Bayesian optimisation.** Optuna's TPE sampler over one conditional space: the family,
    then that family's parameters. Every finished trial (portfolio ones included) informs it.
 3. **Early stopping of hopeless candidates.** After two folds, a trial that is worse than
    the incumbent on every fold so far, by more than the incumbent's fold-to-fold standard
    deviation, is pruned.
-4. **Budget.** Before each fold the expected fold time (from this trial's earlier folds, or
-   the family's earlier trials) must fit before the search deadline; iterative learners
+4. **Budget.** A trial starts only when all its folds are expected to fit before the
+   search deadline (fold time from the family's earlier trials, or scaled from a cheaper
+   family by relative cost), and each further fold only when it is expected to fit; iterative learners
    also stop at the deadline on their own. With ``max_trials`` and no time limit nothing
    depends on the clock, so the campaign is deterministic.
 """
@@ -37,13 +38,27 @@ from mlresearcher.metrics import Metric
 from mlresearcher.models.base import FitContext, ModelFamily, predict_scores
 from mlresearcher.search.ensemble import EnsembleSelection, fold_scores, select_ensemble
 
+#: Order of the families' first (default) configurations: the usually strongest and cheap
+#: boosters first, a cheap linear baseline early, the slowest families last.
+PORTFOLIO_ORDER = (
+    "lightgbm",
+    "linear",
+    "hist_gb",
+    "xgboost",
+    "catboost",
+    "knn",
+    "extra_trees",
+    "random_forest",
+    "mlp",
+)
+
 
 @dataclass
 class TrialResult:
     number: int
     family: str
     params: dict[str, Any]
-    origin: str  # portfolio | search
+    origin: str  # default (a family's default config) | portfolio | search
     status: str = "running"  # complete | pruned | failed | skipped
     fold_scores: list[float] = field(default_factory=list)
     fit_time: float = 0.0
@@ -71,14 +86,20 @@ class TrialResult:
     def record(self) -> dict[str, Any]:
         """The row stored for this trial."""
         return {
-            "number": self.number, "family": self.family, "origin": self.origin,
-            "params": self.params, "status": self.status,
+            "number": self.number,
+            "family": self.family,
+            "origin": self.origin,
+            "params": self.params,
+            "status": self.status,
             "score": self.score if self.status == "complete" else None,
             "score_std": self.score_std if self.status == "complete" else None,
             "fold_scores": [None if math.isnan(v) else v for v in self.fold_scores],
             "n_folds_done": len(self.fold_scores),
-            "fit_time": round(self.fit_time, 4), "predict_time": round(self.predict_time, 4),
-            "started_at": self.started_at, "finished_at": self.finished_at, "error": self.error,
+            "fit_time": round(self.fit_time, 4),
+            "predict_time": round(self.predict_time, 4),
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "error": self.error,
         }
 
 
@@ -113,7 +134,13 @@ class Campaign:
         on_start: Callable[[int, str, Campaign], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.X, self.target, self.schema, self.protocol, self.metric = X, target, schema, protocol, metric
+        self.X, self.target, self.schema, self.protocol, self.metric = (
+            X,
+            target,
+            schema,
+            protocol,
+            metric,
+        )
         self.seed, self.n_jobs, self.max_trials = seed, n_jobs, max_trials
         self.deadline, self.ensemble_deadline = deadline, ensemble_deadline
         self.keep_top, self.ensemble_rounds = keep_top, ensemble_rounds
@@ -121,8 +148,15 @@ class Campaign:
         self.y = target.y
         self.notes: list[str] = []
         self.trials: list[TrialResult] = []
-        self.ctx = FitContext(task=target.task, n_classes=target.n_classes, schema=schema,
-                              n_rows=len(X), seed=seed, n_jobs=n_jobs, deadline=deadline)
+        self.ctx = FitContext(
+            task=target.task,
+            n_classes=target.n_classes,
+            schema=schema,
+            n_rows=len(X),
+            seed=seed,
+            n_jobs=n_jobs,
+            deadline=deadline,
+        )
         self.families = self._usable(families)
         self._fold_cache: dict[int, tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]] = {}
         self._fold_repeat = self._fold_repeats()
@@ -152,19 +186,24 @@ class Campaign:
         if i not in self._fold_cache:
             tr, va = self.protocol.folds[i]
             self._fold_cache[i] = (
-                self.X.iloc[tr].reset_index(drop=True), self.y[tr],
-                self.X.iloc[va].reset_index(drop=True), self.y[va],
+                self.X.iloc[tr].reset_index(drop=True),
+                self.y[tr],
+                self.X.iloc[va].reset_index(drop=True),
+                self.y[va],
             )
         return self._fold_cache[i]
 
-    def _portfolio(self) -> list[tuple[ModelFamily, dict[str, Any], bool]]:
-        per_family = [(f, f.default_configs(self.ctx)) for f in sorted(self.families, key=lambda f: f.cost)]
+    def _portfolio(self) -> list[tuple[ModelFamily, dict[str, Any], str]]:
+        """Portfolio trials in order: every family's default, then second configs, ..."""
+        rank = {name: i for i, name in enumerate(PORTFOLIO_ORDER)}
+        ordered = sorted(self.families, key=lambda f: (rank.get(f.name, len(rank)), f.cost))
+        per_family = [(f, f.default_configs(self.ctx)) for f in ordered]
         out = []
         depth = max(len(c) for _, c in per_family)
         for r in range(depth):
             for fam, configs in per_family:
                 if r < len(configs):
-                    out.append((fam, dict(configs[r]), r > 0))
+                    out.append((fam, dict(configs[r]), "default" if r == 0 else "portfolio"))
         return out
 
     # the loop ----------------------------------------------------------------------------------
@@ -173,8 +212,9 @@ class Campaign:
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(seed=self.seed, multivariate=True, group=True,
-                                             n_startup_trials=5)
+        sampler = optuna.samplers.TPESampler(
+            seed=self.seed, multivariate=True, group=True, n_startup_trials=5
+        )
         study = optuna.create_study(direction="minimize", sampler=sampler)
         names = [f.name for f in self.families]
         by_name = {f.name: f for f in self.families}
@@ -190,8 +230,10 @@ class Campaign:
                 break
             ot = None
             if queue:
-                fam, params, prunable = queue.pop(0)
-                origin = "portfolio"  # run exactly as configured; the sampler learns afterwards
+                fam, params, origin = queue.pop(
+                    0
+                )  # run exactly as configured; the sampler learns afterwards
+                prunable = origin != "default"
             else:
                 ot = study.ask()
                 fam = by_name[ot.suggest_categorical("family", names)]
@@ -224,7 +266,14 @@ class Campaign:
         ensemble = self._ensemble()
         return CampaignResult(self.trials, ensemble, self.notes, stopped)
 
-    def _teach(self, study: Any, fam: ModelFamily, names: list[str], params: dict[str, Any], result: TrialResult) -> None:
+    def _teach(
+        self,
+        study: Any,
+        fam: ModelFamily,
+        names: list[str],
+        params: dict[str, Any],
+        result: TrialResult,
+    ) -> None:
         """Add a finished portfolio trial to the sampler's history (the parameters it shares
         with the family's search space; values outside the space are left out)."""
         import optuna
@@ -252,7 +301,11 @@ class Campaign:
                 continue
             dists[key], values[key] = dist, v
         try:
-            study.add_trial(optuna.trial.create_trial(params=values, distributions=dists, value=self.metric.loss(result.score)))
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params=values, distributions=dists, value=self.metric.loss(result.score)
+                )
+            )
         except ValueError:
             pass
 
@@ -261,7 +314,9 @@ class Campaign:
         times = self._fold_times.get(fam.name)
         if times:
             return float(np.median(times))
-        known = [(self._family_cost(n), float(np.median(t))) for n, t in self._fold_times.items() if t]
+        known = [
+            (self._family_cost(n), float(np.median(t))) for n, t in self._fold_times.items() if t
+        ]
         if known:  # scale the cheapest observed family by relative cost
             cost, t = min(known)
             return t * fam.cost / max(cost, 1e-9) * 0.5
@@ -271,14 +326,19 @@ class Campaign:
         return next((f.cost for f in self.families if f.name == name), 1.0)
 
     def _fits_in_time(self, fam: ModelFamily) -> bool:
+        """Whether a whole trial of ``fam`` (all folds) is expected to end before the deadline."""
         assert self.deadline is not None
-        return self.clock() + self._expected_fold_time(fam) <= self.deadline
+        return self.clock() + self._expected_fold_time(fam) * self.protocol.n_folds <= self.deadline
 
     # one trial -----------------------------------------------------------------------------------
-    def _run_trial(self, number: int, fam: ModelFamily, params: dict[str, Any], origin: str, prunable: bool) -> TrialResult:
+    def _run_trial(
+        self, number: int, fam: ModelFamily, params: dict[str, Any], origin: str, prunable: bool
+    ) -> TrialResult:
         res = TrialResult(number, fam.name, params, origin, started_at=time.time())
         n = len(self.y)
-        shape = (self.protocol.n_repeats, n) + ((self.target.n_classes,) if self.target.task != "regression" else ())
+        shape = (self.protocol.n_repeats, n) + (
+            (self.target.n_classes,) if self.target.task != "regression" else ()
+        )
         oof = np.full(shape, np.nan)
         models: list[Any] = []
         own_times: list[float] = []
@@ -288,7 +348,10 @@ class Campaign:
                 if self.deadline is not None and i > 0:
                     expected = float(np.mean(own_times))
                     if self.clock() + expected > self.deadline:
-                        status, res.error = "pruned", f"out of time after {i} of {self.protocol.n_folds} folds"
+                        status, res.error = (
+                            "pruned",
+                            f"out of time after {i} of {self.protocol.n_folds} folds",
+                        )
                         break
                 Xtr, ytr, Xva, yva = self._fold(i)
                 est = fam.build(params, self.ctx)
@@ -311,7 +374,10 @@ class Campaign:
                     res.fold_scores.append(float("nan"))
                 models.append(est)
                 if prunable and self._hopeless(res.fold_scores):
-                    status, res.error = "pruned", f"worse than the incumbent on each of the first {i + 1} folds"
+                    status, res.error = (
+                        "pruned",
+                        f"worse than the incumbent on each of the first {i + 1} folds",
+                    )
                     break
         except Exception as e:  # a trial that raises is recorded, the campaign goes on
             status = "failed"
@@ -338,16 +404,20 @@ class Campaign:
         ref = inc.fold_scores[:k]
         if any(math.isnan(v) for v in ref + scores):
             return False
-        worse_everywhere = all(self.metric.loss(s) > self.metric.loss(r) for s, r in zip(scores, ref, strict=True))
+        worse_everywhere = all(
+            self.metric.loss(s) > self.metric.loss(r) for s, r in zip(scores, ref, strict=True)
+        )
         gap = self.metric.loss(float(np.mean(scores))) - self.metric.loss(float(np.mean(ref)))
         spread = float(np.std(inc.fold_scores, ddof=1)) if len(inc.fold_scores) > 1 else 0.0
         return worse_everywhere and gap > spread
 
     def _retain_models(self) -> None:
         """Keep fold models only for the ``keep_top`` best trials (bounded memory)."""
-        done = sorted((t for t in self.trials if t.models is not None),
-                      key=lambda t: (self.metric.loss(t.score), t.number))
-        for t in done[self.keep_top:]:
+        done = sorted(
+            (t for t in self.trials if t.models is not None),
+            key=lambda t: (self.metric.loss(t.score), t.number),
+        )
+        for t in done[self.keep_top :]:
             t.models = None
 
     # ensemble ---------------------------------------------------------------------------------------
@@ -358,8 +428,13 @@ class Campaign:
         cands.sort(key=lambda t: (self.metric.loss(t.score), t.number))
         folds = [(self._fold_repeat[i], va) for i, (_, va) in enumerate(self.protocol.folds)]
         return select_ensemble(
-            self.metric, self.y, {t.number: t.oof for t in cands}, folds,
-            rounds=self.ensemble_rounds, deadline=self.ensemble_deadline, clock=self.clock,
+            self.metric,
+            self.y,
+            {t.number: t.oof for t in cands},
+            folds,
+            rounds=self.ensemble_rounds,
+            deadline=self.ensemble_deadline,
+            clock=self.clock,
         )
 
     def fold_scores_of(self, oof: np.ndarray) -> list[float]:

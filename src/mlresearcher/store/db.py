@@ -67,7 +67,7 @@ trials = Table(
     Column("run_id", String(64), ForeignKey("runs.run_id"), nullable=False, index=True),
     Column("number", Integer, nullable=False),
     Column("family", String(64), nullable=False),
-    Column("origin", String(16)),  # portfolio | search
+    Column("origin", String(16)),  # default | portfolio | search
     Column("params", Text),  # JSON
     Column("status", String(16), nullable=False),  # complete | pruned | failed | skipped
     Column("score", Float),
@@ -103,13 +103,17 @@ class Store:
                     Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url, **kwargs)
         except (ArgumentError, ImportError, ValueError) as e:
-            raise ConfigError(f"invalid store URL {url!r}: {e}; use an SQLAlchemy URL such as sqlite:///runs.db") from e
+            raise ConfigError(
+                f"invalid store URL {url!r}: {e}; use an SQLAlchemy URL such as sqlite:///runs.db"
+            ) from e
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
             metadata.create_all(self.engine)
         except OperationalError as e:
-            raise ConfigError(f"cannot open the store {url!r}: {str(e.orig).strip().splitlines()[0]}") from e
+            raise ConfigError(
+                f"cannot open the store {url!r}: {str(e.orig).strip().splitlines()[0]}"
+            ) from e
 
     # runs ---------------------------------------------------------------------------------
     def create_run(self, run_id: str, **fields: Any) -> None:
@@ -137,11 +141,17 @@ class Store:
         with self.engine.connect() as c:
             row = c.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
             if row is None:
-                like = c.execute(select(runs.c.run_id).where(runs.c.run_id.like(f"{run_id}%"))).scalars().all()
+                like = (
+                    c.execute(select(runs.c.run_id).where(runs.c.run_id.like(f"{run_id}%")))
+                    .scalars()
+                    .all()
+                )
                 if len(like) == 1:
                     row = c.execute(select(runs).where(runs.c.run_id == like[0])).mappings().first()
         if row is None:
-            raise RunNotFoundError(f"no run {run_id!r} in {self.url}; list runs with `mlresearcher runs list`")
+            raise RunNotFoundError(
+                f"no run {run_id!r} in {self.url}; list runs with `mlresearcher runs list`"
+            )
         return _run_dict(row)
 
     # trials -------------------------------------------------------------------------------
@@ -156,7 +166,11 @@ class Store:
 
     def trials(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as c:
-            rows = c.execute(select(trials).where(trials.c.run_id == run_id).order_by(trials.c.number)).mappings().all()
+            rows = (
+                c.execute(select(trials).where(trials.c.run_id == run_id).order_by(trials.c.number))
+                .mappings()
+                .all()
+            )
         out = []
         for r in rows:
             d = dict(r)

@@ -81,8 +81,15 @@ def oof_frame(rr: RunResult) -> pd.DataFrame:
     return df
 
 
-def write_run_dir(rr: RunResult, config: RunConfig, *, data_hash: str, data_source: str | None,
-                  command: str | None, store_url: str | None) -> Path:
+def write_run_dir(
+    rr: RunResult,
+    config: RunConfig,
+    *,
+    data_hash: str,
+    data_source: str | None,
+    command: str | None,
+    store_url: str | None,
+) -> Path:
     from mlresearcher.engine import environment
 
     assert rr.run_dir is not None
@@ -99,7 +106,15 @@ def write_run_dir(rr: RunResult, config: RunConfig, *, data_hash: str, data_sour
     _write_json(d / "config.json", asdict(config))
     _write_json(d / "schema.json", rr.schema.to_dict())
     _write_json(d / "findings.json", [f.to_dict() for f in rr.findings])
-    files = ["model.joblib", "leaderboard.csv", "oof.parquet", "trials.json", "config.json", "schema.json", "findings.json"]
+    files = [
+        "model.joblib",
+        "leaderboard.csv",
+        "oof.parquet",
+        "trials.json",
+        "config.json",
+        "schema.json",
+        "findings.json",
+    ]
     manifest = {
         "run_id": rr.run_id,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -140,11 +155,15 @@ def resolve_run_dir(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
         matches = [c for c in base.iterdir() if c.is_dir() and c.name.startswith(str(ref))]
         if len(matches) == 1:
             return matches[0]
-    raise RunNotFoundError(f"no run directory {str(ref)!r} (looked in {str(base)!r}); pass runs/<run-id> or a run id with --out")
+    raise RunNotFoundError(
+        f"no run directory {str(ref)!r} (looked in {str(base)!r}); pass runs/<run-id> or a run id with --out"
+    )
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     f = run_dir / "manifest.json"
     if not f.exists():
-        raise RunNotFoundError(f"{str(run_dir)!r} has no manifest.json; it is not a finished run directory")
+        raise RunNotFoundError(
+            f"{str(run_dir)!r} has no manifest.json; it is not a finished run directory"
+        )
     return json.loads(f.read_text())

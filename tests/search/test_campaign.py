@@ -1,0 +1,108 @@
+"""Campaign behaviour: failing trials, budgets, portfolio order and the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import load_dataset
+
+from mlresearcher.data.protocol import make_protocol
+from mlresearcher.data.schema import build_schema, infer_roles, prepare_features
+from mlresearcher.data.task import encode_target
+from mlresearcher.metrics import get_metric
+from mlresearcher.models.base import FitContext, ModelFamily
+from mlresearcher.models.registry import get_families
+from mlresearcher.search.campaign import Campaign
+from mlresearcher.store.db import Store
+
+
+class _Exploding:
+    def fit(self, X, y):
+        raise RuntimeError("boom: this configuration cannot be fitted")
+
+
+class ExplodingFamily(ModelFamily):
+    """A family whose every trial raises, as a broken configuration would."""
+
+    name = "exploding"
+    cost = 0.5
+
+    def default_configs(self, ctx: FitContext) -> list[dict[str, Any]]:
+        return [{"x": 1}]
+
+    def search_space(self, trial: Any, ctx: FitContext) -> dict[str, Any]:
+        return {"x": trial.suggest_int("exploding.x", 1, 3)}
+
+    def build(self, params: dict[str, Any], ctx: FitContext) -> Any:
+        return _Exploding()
+
+
+@pytest.fixture(scope="module")
+def problem():
+    df, _ = load_dataset("credit_scoring", n=600)
+    y = df.pop("Status")
+    target, _ = encode_target(y, "Status")
+    infos, _ = infer_roles(df)
+    schema = build_schema(df, infos)
+    protocol = make_protocol(target.y, target.task, folds=3, repeats=1)
+    return prepare_features(df, schema), target, schema, protocol
+
+
+def test_a_failing_trial_is_recorded_and_the_campaign_goes_on(problem, tmp_path):
+    X, target, schema, protocol = problem
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store.create_run("r")
+    camp = Campaign(
+        X,
+        target,
+        schema,
+        protocol,
+        get_metric(None, "binary"),
+        [ExplodingFamily(), *get_families(["linear"])],
+        max_trials=6,
+        on_trial=lambda res, c: store.record_trial("r", res.record()),
+    )
+    result = camp.run()
+    rows = store.trials("r")
+    assert len(rows) == 6
+    failed = [r for r in rows if r["family"] == "exploding"]
+    assert failed and all(r["status"] == "failed" and "boom" in r["error"] for r in failed)
+    assert any(r["family"] == "linear" and r["status"] == "complete" for r in rows)
+    assert result.ensemble is not None and set(result.ensemble.weights) <= {
+        t.number for t in result.trials if t.family == "linear"
+    }
+
+
+def test_family_defaults_come_first_and_are_marked(problem):
+    X, target, schema, protocol = problem
+    fams = get_families(["linear", "lightgbm", "knn"])
+    camp = Campaign(X, target, schema, protocol, get_metric(None, "binary"), fams, max_trials=4)
+    trials = camp.run().trials
+    assert [t.family for t in trials[:3]] == ["lightgbm", "linear", "knn"]
+    assert [t.origin for t in trials] == ["default", "default", "default", "portfolio"]
+
+
+def test_time_budget_stops_the_search(problem):
+    X, target, schema, protocol = problem
+    t = [0.0]
+
+    def clock() -> float:  # a fake clock: every reading advances 1 s
+        t[0] += 1.0
+        return t[0]
+
+    camp = Campaign(
+        X,
+        target,
+        schema,
+        protocol,
+        get_metric(None, "binary"),
+        get_families(["linear"]),
+        deadline=30.0,
+        clock=clock,
+    )
+    result = camp.run()
+    assert result.stopped_because.startswith("time limit")
+    assert 1 <= len(result.trials) < 30
+    assert np.isfinite(result.ensemble.score)
