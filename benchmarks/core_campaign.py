@@ -5,9 +5,10 @@ For each task in ``../shared/datasets/manifest.json`` (or ``--datasets``):
 1. ``mlresearcher run DATA --target T --time-limit L --json`` in its own process; records
    the process wall time (interpreter start and imports included), the best
    cross-validated score, the number of trials and their statuses.
-2. Each model family's default configuration alone (``--families F --max-trials 1``,
-   same seed, hence the same folds), with no time limit: the best of these is the
-   "best single default-configured model" the campaign must beat.
+2. Each model family's default configuration on the same folds (same seed and
+   protocol): read from the campaign's leaderboard when that trial completed there,
+   otherwise run alone with no time limit (``--families F --max-trials 1``). The best of
+   these is the "best single default-configured model" the campaign must beat.
 
 Writes one JSON line per dataset to ``--out`` (resumable: finished datasets are skipped)
 and prints a Markdown table. Usage::
@@ -126,9 +127,17 @@ def main() -> None:
                     protocol=res["protocol"],
                     final_model=res["final_model"],
                 )
+            # Each family's default configuration on the same folds: taken from the campaign's
+            # own leaderboard when it completed there, else run alone with no time limit.
             defaults = {}
+            if res:
+                for t in res["leaderboard"]:
+                    if t["origin"] == "default" and t["status"] == "complete":
+                        defaults[t["family"]] = {"score": t["score"], "source": "campaign"}
             if not args.skip_defaults:
                 for fam in FAMILIES:
+                    if fam in defaults:
+                        continue
                     d, dwall, derr = mlr(
                         "run",
                         data,
@@ -145,6 +154,7 @@ def main() -> None:
                     )
                     defaults[fam] = {
                         "score": d["best_score"] if d else None,
+                        "source": "alone",
                         "wall_time": round(dwall, 1),
                         "error": derr,
                     }

@@ -97,7 +97,9 @@ class CatBoostModel(TabularEstimator):
         else:
             self.learner_ = CatBoostRegressor(loss_function="RMSE", **common)
         train = Pool(take_rows(Xt, train_idx), y[train_idx], cat_features=cat_features)
-        fit_args: dict[str, Any] = {"callbacks": [_DeadlineCallback(self.deadline)]}
+        fit_args: dict[str, Any] = {
+            "callbacks": [_DeadlineCallback(self.deadline, self.early_stopping_rounds)]
+        }
         if valid_idx is not None:
             fit_args.update(
                 eval_set=Pool(take_rows(Xt, valid_idx), y[valid_idx], cat_features=cat_features),
@@ -115,13 +117,39 @@ class CatBoostModel(TabularEstimator):
 
 
 class _DeadlineCallback:
-    """CatBoost callback: ``after_iteration`` returning ``False`` stops training."""
+    """CatBoost callback: ``after_iteration`` returning ``False`` stops training.
 
-    def __init__(self, deadline: float | None):
+    Stops at the deadline, and also when the validation loss has not improved by at least
+    ``min_rel_improvement`` (relative) for ``patience`` iterations. CatBoost's own early
+    stopping counts any improvement, however tiny, so on separable data (where log loss
+    creeps towards zero for ever) it would run every one of thousands of iterations.
+    """
+
+    def __init__(
+        self,
+        deadline: float | None,
+        patience: int = EARLY_STOPPING_ROUNDS,
+        min_rel_improvement: float = 1e-3,
+    ):
         self.deadline = deadline
+        self.patience = patience
+        self.min_rel_improvement = min_rel_improvement
+        self.best = float("inf")
+        self.best_iteration = 0
 
     def after_iteration(self, info: Any) -> bool:
-        return not deadline_passed(self.deadline)
+        if deadline_passed(self.deadline):
+            return False
+        history = (getattr(info, "metrics", None) or {}).get("validation")
+        if history:
+            value = next(iter(history.values()))[-1]
+            if value < self.best - self.min_rel_improvement * abs(
+                self.best if self.best != float("inf") else value
+            ):
+                self.best, self.best_iteration = value, info.iteration
+            elif info.iteration - self.best_iteration >= self.patience:
+                return False
+        return True
 
 
 class CatBoostFamily(ModelFamily):
