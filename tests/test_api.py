@@ -92,3 +92,17 @@ def test_unfitted_and_bad_input_errors(credit):
         AutoModel(max_trials=1).fit(X, y.head(10))
     with pytest.raises(UserError, match="give a budget"):
         AutoModel(time_limit=None).fit(X, y)
+
+
+def test_group_and_time_protocols_end_to_end():
+    df, _ = load_dataset("school_math_achievement", n=1500)
+    X, y = df.drop(columns=["MathAch"]), df["MathAch"]
+    m = AutoModel(time_limit=None, max_trials=1, families=("linear",), group="School").fit(X, y)
+    assert m.protocol_["kind"] == "group_kfold" and m.protocol_["group"] == "School"
+    assert "School" not in m.predictor_.schema.feature_roles  # the group id is not a feature
+    ts, _ = load_dataset("nyse_log_volume")
+    Xt, yt = ts.drop(columns=["log_volume"]), ts["log_volume"]
+    mt = AutoModel(time_limit=None, max_trials=1, families=("linear",), time="date").fit(Xt, yt)
+    assert mt.protocol_["kind"] == "time_split"
+    oof_rows = mt.leaderboard().iloc[0]["n_folds"]
+    assert oof_rows == 5
