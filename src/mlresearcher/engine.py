@@ -110,6 +110,7 @@ class RunResult:
             "n_complete": sum(t.status == "complete" for t in self.campaign.trials),
             "stopped_because": self.campaign.stopped_because,
             "wall_time": round(self.wall_time, 3),
+            "timings": self.campaign.timings,
             "final_model": self.predictor.describe(),
             "leaderboard": json.loads(lb.to_json(orient="records")),
         }
@@ -280,6 +281,7 @@ def run(
         wall,
         oof,
     )
+    result.timings["until_saving"] = round(time.monotonic() - start, 3)
     if run_dir is not None:
         from mlresearcher.store.rundir import write_run_dir
 
@@ -292,6 +294,7 @@ def run(
             store_url=store.url if store else None,
         )
         rr.wall_time = time.monotonic() - start
+        result.timings["saving"] = round(rr.wall_time - result.timings["until_saving"], 3)
     if store is not None:
         store.finish_run(
             run_id,

@@ -92,7 +92,9 @@ class Predictor:
         p.mkdir(parents=True, exist_ok=True)
         target = p / ARTIFACT
         tmp = p / (ARTIFACT + ".tmp")
-        joblib.dump(self, tmp, compress=3)
+        # uncompressed: compression of large forests or boosters costs seconds that the
+        # time limit has to pay for, and disk is cheaper than the user's budget
+        joblib.dump(self, tmp, compress=0)
         tmp.replace(target)  # atomic: a crash never leaves a half-written model
         return target
 

@@ -109,6 +109,7 @@ class CampaignResult:
     ensemble: EnsembleSelection | None
     notes: list[str]
     stopped_because: str
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: search, ensemble
 
 
 class Campaign:
@@ -263,8 +264,10 @@ class Campaign:
             if self.on_trial:
                 self.on_trial(result, self)
             number += 1
+        t_search = self.clock()
         ensemble = self._ensemble()
-        return CampaignResult(self.trials, ensemble, self.notes, stopped)
+        timings = {"ensemble": round(self.clock() - t_search, 3)}
+        return CampaignResult(self.trials, ensemble, self.notes, stopped, timings)
 
     def _teach(
         self,
