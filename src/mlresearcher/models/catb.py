@@ -98,7 +98,14 @@ class CatBoostModel(TabularEstimator):
             self.learner_ = CatBoostRegressor(loss_function="RMSE", **common)
         train = Pool(take_rows(Xt, train_idx), y[train_idx], cat_features=cat_features)
         fit_args: dict[str, Any] = {
-            "callbacks": [_DeadlineCallback(self.deadline, self.early_stopping_rounds)]
+            # log loss is unit-free: below 1e-4 per 50 iterations nothing changes in practice
+            "callbacks": [
+                _DeadlineCallback(
+                    self.deadline,
+                    self.early_stopping_rounds,
+                    min_abs_improvement=1e-4 if self._is_classification else 0.0,
+                )
+            ]
         }
         if valid_idx is not None:
             fit_args.update(
@@ -119,10 +126,11 @@ class CatBoostModel(TabularEstimator):
 class _DeadlineCallback:
     """CatBoost callback: ``after_iteration`` returning ``False`` stops training.
 
-    Stops at the deadline, and also when the validation loss has not improved by at least
-    ``min_rel_improvement`` (relative) for ``patience`` iterations. CatBoost's own early
-    stopping counts any improvement, however tiny, so on separable data (where log loss
-    creeps towards zero for ever) it would run every one of thousands of iterations.
+    Stops at the deadline, and also when the validation loss has not improved by more
+    than ``min_rel_improvement`` x loss + ``min_abs_improvement`` for ``patience``
+    iterations. CatBoost's own early stopping counts any improvement, however tiny, so on
+    separable data (where log loss creeps towards zero for ever) it would run every one of
+    thousands of iterations.
     """
 
     def __init__(
@@ -130,10 +138,12 @@ class _DeadlineCallback:
         deadline: float | None,
         patience: int = EARLY_STOPPING_ROUNDS,
         min_rel_improvement: float = 1e-3,
+        min_abs_improvement: float = 0.0,
     ):
         self.deadline = deadline
         self.patience = patience
         self.min_rel_improvement = min_rel_improvement
+        self.min_abs_improvement = min_abs_improvement
         self.best = float("inf")
         self.best_iteration = 0
 
@@ -143,8 +153,11 @@ class _DeadlineCallback:
         history = (getattr(info, "metrics", None) or {}).get("validation")
         if history:
             value = next(iter(history.values()))[-1]
-            if value < self.best - self.min_rel_improvement * abs(
-                self.best if self.best != float("inf") else value
+            if self.best == float("inf"):
+                self.best, self.best_iteration = value, info.iteration
+            elif (
+                value
+                < self.best - self.min_rel_improvement * abs(self.best) - self.min_abs_improvement
             ):
                 self.best, self.best_iteration = value, info.iteration
             elif info.iteration - self.best_iteration >= self.patience:
