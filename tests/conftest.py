@@ -1,13 +1,37 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+def _find_datasets() -> Path:
+    """The dev datasets: ``$MLRESEARCHER_DATASETS``, else ``shared/datasets`` beside the
+    checkout or beside any folder above it, else ``/work/shared/datasets``."""
+    if os.environ.get("MLRESEARCHER_DATASETS"):
+        return Path(os.environ["MLRESEARCHER_DATASETS"])
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "shared" / "datasets"
+        if (candidate / "manifest.json").exists():
+            return candidate
+    return Path("/work/shared/datasets")
+
+
+DATASETS = _find_datasets()
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # The suite runs on real data; without it the run must fail, not skip silently.
+    if not (DATASETS / "manifest.json").exists():
+        raise pytest.UsageError(
+            f"dev datasets not found at {DATASETS}; set MLRESEARCHER_DATASETS to the folder "
+            "holding manifest.json"
+        )
 
 
 def load_dataset(name: str, n: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, dict]:

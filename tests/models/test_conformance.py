@@ -14,20 +14,18 @@ import subprocess
 import sys
 import time
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from conftest import DATASETS  # noqa: E402
 from sklearn.base import clone
 
 from mlresearcher.data.schema import build_schema, infer_roles, prepare_features
 from mlresearcher.models.base import FitContext, predict_scores
 from mlresearcher.models.registry import get_families
-
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 # (dataset, target): binary with a high-cardinality column and a date, multiclass with
 # missing values, regression with a high-cardinality column
@@ -54,9 +52,6 @@ FAST = {
 FAMILIES = get_families()
 FAMILY_IDS = [f.name for f in FAMILIES]
 
-pytestmark = pytest.mark.skipif(
-    not DATASETS.exists(), reason=f"dev datasets not found at {DATASETS}"
-)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
