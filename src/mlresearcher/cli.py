@@ -324,31 +324,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(rows, default=str))
             return 0
+        from rich import box
         from rich.console import Console
         from rich.table import Table
 
-        t = Table(title=f"runs in {store.url}")
-        for col in (
-            "run id",
-            "status",
-            "created",
-            "target",
-            "task",
-            "metric",
-            "best score",
-            "best model",
-            "trials",
-        ):
-            t.add_column(col)
+        t = Table(
+            title=f"runs in {store.url}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+        )
+        t.add_column("run id", no_wrap=True)
+        for col in ("status", "created", "target", "metric", "best", "model", "trials"):
+            t.add_column(col, overflow="fold")
         for r in rows:
-            created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"]))
+            created = time.strftime("%m-%d %H:%M", time.localtime(r["created_at"]))
             best = f"{r['best_score']:.5g}" if r.get("best_score") is not None else "-"
             t.add_row(
                 r["run_id"],
                 r["status"],
                 created,
                 str(r["target"]),
-                str(r["task"]),
                 str(r["metric"]),
                 best,
                 str(r.get("best_model") or "-"),
