@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -153,16 +154,40 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list, str]]:
         ),
         "unknown run": (["predict", tmp_path / "norun", p], "no run directory"),
         "runs show unknown": (["runs", "show", "nope", "--out", tmp_path], "no runs found"),
+        "bad holdout": (["run", p, "--target", "species", "--holdout", "1.5"], "between 0 and 1"),
+        "one fold": (["run", p, "--target", "species", "--folds", "1"], "at least 2"),
+        "time column not a time": (
+            ["run", p, "--target", "species", "--time", "island"],
+            "parseable as dates",
+        ),
+        "bad store url": (
+            ["run", p, "--target", "species", "--store", "nope://x"],
+            "invalid store URL",
+        ),
+        "runs folder not creatable": (
+            ["run", p, "--target", "species", "--out", "/proc/no/runs"],
+            "cannot create",
+        ),
+        "negative time limit": (
+            ["run", p, "--target", "species", "--time-limit", "-5"],
+            "must be positive",
+        ),
+        "missing command": ([], "required"),
+        "unknown output format": (
+            ["predict", tmp_path / "norun", p, "--out", tmp_path / "x.xlsx"],
+            "unknown output format",
+        ),
     }
 
 
 @pytest.mark.parametrize("case", list(_bad_inputs(Path("/tmp")).keys()))
 def test_bad_input_is_one_line_exit_2(tmp_path, case):
     args, message = _bad_inputs(tmp_path)[case]
-    r = cli(*args, "--out", tmp_path / "runs") if args[0] == "run" else cli(*args)
+    in_tmp = args and args[0] == "run" and "--out" not in args
+    r = cli(*args, "--out", tmp_path / "runs") if in_tmp else cli(*args)
     assert r.returncode == 2, (r.returncode, r.stderr)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("mlresearcher: error:"), r.stderr
+    assert len(lines) == 1 and re.match(r"mlresearcher( [a-z]+)*: error: ", lines[0]), r.stderr
     assert message in lines[0]
     assert "Traceback" not in r.stderr
 

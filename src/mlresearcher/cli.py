@@ -44,8 +44,15 @@ def _positive_int(s: str) -> int:
     return v
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2), like every user error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="mlresearcher",
         description="An automated machine-learning researcher: budgeted, cross-validated model campaigns.",
     )
@@ -209,6 +216,12 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     df = read_table(args.data)
     X, y = split_target(df, args.target)
     out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(
+            f"cannot create the runs folder {str(out)!r}: {e.strerror or e}; choose another --out"
+        ) from e
     store = _store(str(out), args.store)
     progress = NullProgress() if (args.quiet or args.json) else LiveProgress()
     command = "mlresearcher " + shlex.join(argv)
@@ -275,6 +288,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from mlresearcher.predictor import Predictor
     from mlresearcher.store.rundir import resolve_run_dir
 
+    _output_format(args.out)
     run_dir = resolve_run_dir(args.run, args.runs)
     predictor = Predictor.load(run_dir)
     df = read_table(args.data)
@@ -292,28 +306,49 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+OUTPUT_FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+
+
+def _output_format(path: str | None) -> str | None:
+    """The format for an output path, checked before any work is done."""
+    if path is None:
+        return None
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise UserError(
+            f"unknown output format {suffix or '(no extension)'!r} for --out; use .parquet, .csv, .tsv or .jsonl"
+        )
+    return OUTPUT_FORMATS[suffix]
+
+
 def _write_table(df: Any, path: str | None) -> None:
+    fmt = _output_format(path)
     if path is None:
         df.to_csv(sys.stdout, index=False)
         return
     p = Path(path)
-    suffix = p.suffix.lower()
-    p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
-    if suffix in (".parquet", ".pq"):
-        df.columns = [str(c) for c in df.columns]
-        df.to_parquet(tmp, index=False)
-    elif suffix in (".csv", ".txt"):
-        df.to_csv(tmp, index=False)
-    elif suffix == ".tsv":
-        df.to_csv(tmp, index=False, sep="\t")
-    elif suffix in (".jsonl", ".ndjson", ".json"):
-        df.to_json(tmp, orient="records", lines=True)
-    else:
-        raise UserError(
-            f"unknown output format {suffix or '(no extension)'!r}; use .parquet, .csv, .tsv or .jsonl"
-        )
-    tmp.replace(p)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "parquet":
+            df.columns = [str(c) for c in df.columns]
+            df.to_parquet(tmp, index=False)
+        elif fmt in ("csv", "tsv"):
+            df.to_csv(tmp, index=False, sep="\t" if fmt == "tsv" else ",")
+        else:
+            df.to_json(tmp, orient="records", lines=True)
+        tmp.replace(p)  # atomic: an existing file is never left half-written
+    except OSError as e:
+        raise UserError(f"cannot write {str(p)!r}: {e.strerror or e}; choose another --out") from e
     print(f"wrote {len(df):,} predictions to {p}", file=sys.stderr)
 
 

@@ -154,11 +154,11 @@ def run(
     fixed: dict[str, str] = {}
     groups = times = None
     if config.group:
-        _require_column(X, config.group, "--group")
+        find_target_column(list(X.columns), config.group, "--group column")
         fixed[config.group] = "group"
         groups = X[config.group]
     if config.time:
-        _require_column(X, config.time, "--time")
+        find_target_column(list(X.columns), config.time, "--time column")
         times = X[config.time]
         # the time column still yields calendar features (past-only information)
     infos, role_findings = infer_roles(X, exclude=fixed)
@@ -304,15 +304,6 @@ def run(
             summary={k: v for k, v in rr.summary().items() if k != "leaderboard"},
         )
     return rr
-
-
-def _require_column(X: pd.DataFrame, col: str, option: str) -> None:
-    if col not in X.columns:
-        import difflib
-
-        close = difflib.get_close_matches(col, [str(c) for c in X.columns], n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-        raise DataError(f"{option} column {col!r} not found{hint}")
 
 
 def _finalize(

@@ -132,7 +132,7 @@ def get_metric(name: str | None, task: str) -> Metric:
     if name is None:
         return METRICS[DEFAULT_METRIC[task]]
     key = name.strip().lower().replace("-", "_")
-    aliases = {"auc": "roc_auc", "logloss": "log_loss", "acc": "accuracy", "rmse_": "rmse"}
+    aliases = {"auc": "roc_auc", "logloss": "log_loss", "acc": "accuracy"}
     key = aliases.get(key, key)
     if key not in METRICS:
         raise ConfigError(f"unknown metric {name!r}; choose one of: {', '.join(sorted(METRICS))}")

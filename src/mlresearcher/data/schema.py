@@ -33,7 +33,6 @@ from mlresearcher.findings import Finding
 
 HIGH_CARDINALITY = 32
 FEATURE_ROLES = ("numeric", "categorical", "high_cardinality", "text")
-CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour", "epoch_days")
 
 
 @dataclass

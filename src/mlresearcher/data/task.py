@@ -40,8 +40,10 @@ class Target:
         return len(self.classes) if self.classes is not None else 0
 
 
-def find_target_column(columns: list[str], target: str) -> str:
-    """``target`` if it is a column; otherwise a DataError that suggests close names."""
+def find_target_column(columns: list[str], target: str, what: str = "target column") -> str:
+    """``target`` if it is a column; otherwise a DataError that suggests close names.
+
+    ``what`` names the column in the message (``"--group column"``, ...)."""
     if target in columns:
         return target
     lower = {c.lower(): c for c in columns}
@@ -54,7 +56,7 @@ def find_target_column(columns: list[str], target: str) -> str:
         if hint
         else f"; columns are: {', '.join(map(repr, columns[:20]))}"
     )
-    raise DataError(f"target column {target!r} not found{suggestion}")
+    raise DataError(f"{what} {target!r} not found{suggestion}")
 
 
 def _integer_valued(v: np.ndarray) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -103,7 +104,7 @@ def _rows(X: Any, index: np.ndarray) -> Any:
     return X[index]
 
 
-class TabularEstimator(BaseEstimator):
+class TabularEstimator(BaseEstimator, ABC):
     """Base of every family's estimator: class bookkeeping, preprocessing, learner.
 
     Common parameters (set by the family from the :class:`FitContext`): ``task``
@@ -112,18 +113,18 @@ class TabularEstimator(BaseEstimator):
     (a ``time.monotonic()`` value after which iterative learners stop growing).
     """
 
-    # ---- to implement --------------------------------------------------------------
+    # ---- each family implements these --------------------------------------------------------------
+    @abstractmethod
     def _make_preprocessor(self, n_classes_present: int, n_rows: int) -> Any:
         """The unfitted preprocessing for a fold of ``n_rows`` rows."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _fit_learner(self, Xt: Any, y: np.ndarray, n_out: int) -> None:
         """Fit on transformed rows; ``y`` holds classes ``0..n_out-1`` (or floats)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _predict_learner(self, Xt: Any) -> np.ndarray:
         """Probabilities ``(n, n_out)`` for classification, values ``(n,)`` otherwise."""
-        raise NotImplementedError
 
     # ---- scikit-learn surface ------------------------------------------------------
     def __sklearn_tags__(self) -> Any:

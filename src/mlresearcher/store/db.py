@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from mlresearcher.errors import ConfigError, RunNotFoundError
 
@@ -200,4 +200,4 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur.close()
 
 
-__all__ = ["Store", "SQLAlchemyError", "default_store_url", "runs", "trials"]
+__all__ = ["Store", "default_store_url", "runs", "trials"]

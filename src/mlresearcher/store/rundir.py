@@ -156,7 +156,7 @@ def resolve_run_dir(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
         if len(matches) == 1:
             return matches[0]
     raise RunNotFoundError(
-        f"no run directory {str(ref)!r} (looked in {str(base)!r}); pass runs/<run-id> or a run id with --out"
+        f"no run directory {str(ref)!r} (looked in {str(base)!r}); pass runs/<run-id>, or a run id with --runs DIR"
     )
 
 
