@@ -76,6 +76,17 @@ def main() -> None:
     ap.add_argument(
         "--skip-defaults", action="store_true", help="do not run the per-family defaults"
     )
+    ap.add_argument(
+        "--reuse-defaults",
+        metavar="JSONL",
+        help="take defaults that were run alone from an earlier output of this script",
+    )
+    ap.add_argument(
+        "--fresh-defaults",
+        default="",
+        metavar="FAMILIES",
+        help="comma-separated families whose alone-run defaults are never reused",
+    )
     args = ap.parse_args()
     manifest = json.loads((DATASETS / "manifest.json").read_text())
     if args.datasets:
@@ -83,6 +94,16 @@ def main() -> None:
         manifest = [e for e in manifest if e["name"] in wanted]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    reused: dict[str, dict] = {}
+    if args.reuse_defaults:
+        fresh = set(filter(None, args.fresh_defaults.split(",")))
+        for ln in Path(args.reuse_defaults).read_text().splitlines():
+            r = json.loads(ln)
+            reused[r["dataset"]] = {
+                f: {**v, "source": "alone (reused)"}
+                for f, v in r.get("defaults", {}).items()
+                if v.get("source", "").startswith("alone") and f not in fresh
+            }
     done = (
         {json.loads(ln)["dataset"] for ln in out.read_text().splitlines()}
         if out.exists()
@@ -137,6 +158,9 @@ def main() -> None:
             if not args.skip_defaults:
                 for fam in FAMILIES:
                     if fam in defaults:
+                        continue
+                    if fam in reused.get(e["name"], {}):
+                        defaults[fam] = reused[e["name"]][fam]
                         continue
                     d, dwall, derr = mlr(
                         "run",
