@@ -155,7 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
             "--store", metavar="URL", help="store URL (default sqlite:///DIR/mlresearcher.db)"
         )
         q.add_argument("--json", action="store_true", help="print JSON")
+    _register_commands(sub)
     return p
+
+
+def _register_commands(sub: Any) -> None:
+    """Add the subcommands that live in :mod:`mlresearcher.commands`, one module each.
+
+    A command module defines ``register(sub)``, which adds its parser and sets
+    ``handler=fn(args, argv) -> int`` as a default. Modules import their heavy dependencies
+    inside the handler, so ``mlresearcher --help`` stays fast.
+    """
+    import importlib
+    import pkgutil
+
+    from mlresearcher import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        importlib.import_module(f"mlresearcher.commands.{info.name}").register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_predict(args)
         if args.command == "runs":
             return cmd_runs(args)
+        return int(args.handler(args, argv))
     except UserError as e:
         print(f"mlresearcher: error: {e}", file=sys.stderr)
         return 2
