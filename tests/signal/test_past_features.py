@@ -37,7 +37,8 @@ def test_lags_and_rolling_never_change_when_the_future_changes():
 def test_panel_features_stay_within_each_entity():
     df, _ = load_dataset("restaurant_inspection_score", n=4000)
     out = add_past_features(df, "Year", lags={"inspection_score": [1]}, entity="business_name")
-    for _, g in out.groupby("business_name"):
+    busiest = out["business_name"].value_counts().index[:40]
+    for _, g in out[out["business_name"].isin(busiest)].groupby("business_name"):
         g = g.sort_values("Year", kind="stable")
         assert np.isnan(g["inspection_score_lag1"].iloc[0])
         np.testing.assert_allclose(g["inspection_score_lag1"].iloc[1:], g["inspection_score"].iloc[:-1])

@@ -74,6 +74,9 @@ def run_cell(cell: Cell) -> CellResult:
         res.status = "complete"
     except Exception as e:  # recorded with the cell; the study goes on
         res.error = (f"{type(e).__name__}: {e}".strip()[:1000] + "\n" + traceback.format_exc(limit=4))[-3000:]
+        if "t0" in res.extra:
+            res.fit_time = time.monotonic() - res.extra["t0"]
+    res.extra.pop("t0", None)
     return res
 
 
@@ -102,6 +105,7 @@ def _run(cell: Cell, res: CellResult) -> None:
         np.arange(len(y)), test_size=cell.test_size, random_state=cell.seed, stratify=strat
     )
     t0 = time.monotonic()
+    res.extra["t0"] = t0
     scores = fit_predict(
         cell.method,
         X.iloc[tr].reset_index(drop=True),

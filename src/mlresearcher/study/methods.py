@@ -3,8 +3,10 @@
 Three kinds of method (one key each in the spec):
 
 * ``preset: NAME`` -- the full mlresearcher campaign (:func:`mlresearcher.engine.run`) at
-  the study's per-cell ``budget``; ``default`` uses every family, ``fast`` only LightGBM,
-  the linear model and HistGradientBoosting;
+  the study's per-cell ``budget`` (its time limit); ``default`` uses every family, ``fast``
+  only LightGBM, the linear model and HistGradientBoosting. ``params`` may set the
+  campaign's ``max_trials``, ``folds``, ``repeats`` and ``time_limit`` (``null``: no time
+  limit, so with ``max_trials`` the cell is deterministic and immune to a busy machine);
 * ``family: NAME`` -- one model family (``linear``, ``lightgbm``, ...) with its default
   configuration updated by ``params``; with ``search: true`` the campaign restricted to
   that family (portfolio, then Bayesian optimisation) at the budget;
@@ -34,6 +36,7 @@ PRESETS: dict[str, list[str] | None] = {
     "fast": ["lightgbm", "linear", "hist_gb"],
 }
 KINDS = ("preset", "family", "estimator")
+PRESET_PARAMS = ("max_trials", "folds", "repeats", "time_limit")
 
 
 def method_kind(method: dict[str, Any]) -> str:
@@ -82,6 +85,11 @@ def validate_method(method: dict[str, Any], tasks: set[str]) -> None:
             raise ConfigError(
                 f"{what}: unknown preset {method['preset']!r}; choose from: {', '.join(PRESETS)}"
             )
+        bad = set(params) - set(PRESET_PARAMS)
+        if bad:
+            raise ConfigError(
+                f"{what}: unknown preset param(s) {', '.join(sorted(bad))}; allowed: {', '.join(PRESET_PARAMS)}"
+            )
     elif kind == "family":
         from mlresearcher.models.registry import get_families
 
@@ -126,7 +134,8 @@ def fit_predict(
     params = dict(method.get("params") or {})
     if kind == "preset" or (kind == "family" and method.get("search")):
         families = PRESETS[method["preset"]] if kind == "preset" else [str(method["family"])]
-        return _campaign(Xtr, ytr, Xte, task, n_classes, families, seed, budget, n_jobs)
+        run_params = {"time_limit": float(budget), **(params if kind == "preset" else {})}
+        return _campaign(Xtr, ytr, Xte, task, n_classes, families, seed, run_params, n_jobs)
     schema, Ptr, Pte = _prepared(Xtr, Xte)
     present = np.unique(ytr) if task != "regression" else None
     if task != "regression" and len(present) < n_classes:
@@ -199,11 +208,11 @@ def _estimator(method, params, schema, Ptr, ytr, Pte, task, k, seed) -> np.ndarr
         return np.eye(k)[labels]
 
 
-def _campaign(Xtr, ytr, Xte, task, n_classes, families, seed, budget, n_jobs) -> np.ndarray:
+def _campaign(Xtr, ytr, Xte, task, n_classes, families, seed, run_params, n_jobs) -> np.ndarray:
     from mlresearcher.engine import RunConfig, run
 
     cfg = RunConfig(
-        time_limit=float(budget),
+        **run_params,
         seed=seed,
         task=_task_of(task, n_classes) if task != "regression" else "regression",
         families=families,

@@ -35,7 +35,7 @@ def cd_diagram_svg(cmp: stats.Comparison) -> str | None:
     import scikit_posthocs as sp
 
     fig, ax = plt.subplots(figsize=(7, 0.6 + 0.35 * len(cmp.methods)))
-    sp.critical_difference_diagram(cmp.ranks.to_dict(), cmp.nemenyi, ax=ax, alpha=cmp.alpha)
+    sp.critical_difference_diagram(cmp.ranks.to_dict(), cmp.nemenyi, ax=ax, alpha=cmp.alpha, cd=cmp.cd)
     ax.set_title(
         f"average ranks over {cmp.n_datasets} datasets (1 = best); bars join methods the Nemenyi "
         f"test cannot tell apart; CD = {cmp.cd:.2f}",
