@@ -109,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --time: walk-forward training window (expanding, rolling) or purged k-fold",
     )
     r.add_argument(
-        "--train-size", metavar="SPAN", help="with --window rolling: training length (periods or 5D)"
+        "--train-size",
+        metavar="SPAN",
+        help="with --window rolling: training length (periods or 5D)",
     )
     r.add_argument(
         "--gap",

@@ -78,7 +78,9 @@ class RunConfig:
         if self.group and self.time:
             raise ConfigError("use either --group or --time, not both")
         walk_forward = (self.window, self.train_size, self.gap, self.embargo, self.entity)
-        if not self.time and (any(v is not None for v in walk_forward) or self.lags or self.rolling):
+        if not self.time and (
+            any(v is not None for v in walk_forward) or self.lags or self.rolling
+        ):
             raise ConfigError(
                 "--window, --train-size, --gap, --embargo, --entity, --lag and --rolling need --time COL"
             )

@@ -24,14 +24,22 @@ def test_lags_and_rolling_never_change_when_the_future_changes():
     changed.loc[future, "DJ_return"] = rng.normal(size=future.sum())
     again = add_past_features(changed, "date", **spec)
     new_cols = [c for c in base.columns if c not in df.columns]
-    assert new_cols == ["log_volume_lag1", "log_volume_lag5", "DJ_return_mean3", "DJ_return_std3",
-                        "DJ_return_mean20", "DJ_return_std20"]
+    assert new_cols == [
+        "log_volume_lag1",
+        "log_volume_lag5",
+        "DJ_return_mean3",
+        "DJ_return_std3",
+        "DJ_return_mean20",
+        "DJ_return_std20",
+    ]
     pd.testing.assert_frame_equal(base.loc[~future, new_cols], again.loc[~future, new_cols])
     assert not base.loc[future, new_cols].equals(again.loc[future, new_cols])
     # lag 1 is the previous day's value; the rolling mean excludes the row itself
     s = base.sort_values("date")
     np.testing.assert_allclose(s["log_volume_lag1"].iloc[1:], s["log_volume"].iloc[:-1])
-    np.testing.assert_allclose(s["DJ_return_mean3"].iloc[3:], s["DJ_return"].rolling(3).mean().shift(1).iloc[3:])
+    np.testing.assert_allclose(
+        s["DJ_return_mean3"].iloc[3:], s["DJ_return"].rolling(3).mean().shift(1).iloc[3:]
+    )
 
 
 def test_panel_features_stay_within_each_entity():
@@ -41,7 +49,9 @@ def test_panel_features_stay_within_each_entity():
     for _, g in out[out["business_name"].isin(busiest)].groupby("business_name"):
         g = g.sort_values("Year", kind="stable")
         assert np.isnan(g["inspection_score_lag1"].iloc[0])
-        np.testing.assert_allclose(g["inspection_score_lag1"].iloc[1:], g["inspection_score"].iloc[:-1])
+        np.testing.assert_allclose(
+            g["inspection_score_lag1"].iloc[1:], g["inspection_score"].iloc[:-1]
+        )
 
 
 def test_forward_label_looks_exactly_horizon_rows_ahead():

@@ -11,8 +11,14 @@ import numpy as np
 import pytest
 from conftest import load_dataset
 
-from mlresearcher.signal.research import SignalSpec, build_frame, evaluate, predict_folds, verdict
-from mlresearcher.signal.research import shuffled_folds
+from mlresearcher.signal.research import (
+    SignalSpec,
+    build_frame,
+    evaluate,
+    predict_folds,
+    shuffled_folds,
+    verdict,
+)
 from mlresearcher.signal.walkforward import parse_span, walk_forward_folds
 from mlresearcher.study.spec import SpecError
 
@@ -40,7 +46,15 @@ def test_signal_study_from_a_spec_writes_its_report(tmp_path):
     spec = tmp_path / "signal.yaml"
     spec.write_text(textwrap.dedent(SPEC.format(data=data)))
     r = subprocess.run(
-        [sys.executable, "-m", "mlresearcher.cli", "study", str(spec), "--out", str(tmp_path / "o")],
+        [
+            sys.executable,
+            "-m",
+            "mlresearcher.cli",
+            "study",
+            str(spec),
+            "--out",
+            str(tmp_path / "o"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -63,7 +77,9 @@ def test_bad_signal_spec_is_one_line(tmp_path):
     data = tmp_path / "nyse.parquet"
     df.iloc[:100].to_parquet(data)
     spec = tmp_path / "signal.yaml"
-    spec.write_text(textwrap.dedent(SPEC.format(data=data)).replace("log_volatility]", "volatility]"))
+    spec.write_text(
+        textwrap.dedent(SPEC.format(data=data)).replace("log_volatility]", "volatility]")
+    )
     r = subprocess.run(
         [sys.executable, "-m", "mlresearcher.cli", "study", str(spec)],
         capture_output=True,

@@ -71,7 +71,14 @@ def finished(tmp_path_factory) -> dict:
     r = _study(spec, out)
     stdout, stderr = r.communicate(timeout=300)
     assert r.returncode == 0, stderr
-    return {"out": out, "db": db, "before": before, "after": _stored(db), "stdout": stdout, "stderr": stderr}
+    return {
+        "out": out,
+        "db": db,
+        "before": before,
+        "after": _stored(db),
+        "stdout": stdout,
+        "stderr": stderr,
+    }
 
 
 def test_resume_runs_each_missing_cell_once_and_keeps_the_finished_ones(finished):
@@ -88,8 +95,16 @@ def test_resume_runs_each_missing_cell_once_and_keeps_the_finished_ones(finished
 
 def test_outputs_tables_statistics_and_report(finished):
     d = finished["out"] / "mini"
-    for name in ("results.csv", "summary.csv", "tables.md", "tables.tex", "statistics.json",
-                 "win_tie_loss.csv", "cd_diagram.svg", "report.html"):
+    for name in (
+        "results.csv",
+        "summary.csv",
+        "tables.md",
+        "tables.tex",
+        "statistics.json",
+        "win_tie_loss.csv",
+        "cd_diagram.svg",
+        "report.html",
+    ):
         assert (d / name).stat().st_size > 0, name
     st = json.loads((d / "statistics.json").read_text())
     assert st["n_datasets"] == 3 and set(st["average_ranks"]) == {"lin", "tree", "knn"}

@@ -48,7 +48,11 @@ def test_a_good_spec_lists_every_cell(tmp_path):
         ("preset: fast", "preset: turbo", "unknown preset 'turbo'"),
         ("sklearn.tree.DecisionTreeClassifier", "sklearn.tree.NoSuchTree", "cannot import"),
         ("max_depth: 3", "max_dept: 3", "bad params for DecisionTree"),
-        ("include: [penguins_species,", "include: [penguin,", "dataset 'penguin' is not in the manifest"),
+        (
+            "include: [penguins_species,",
+            "include: [penguin,",
+            "dataset 'penguin' is not in the manifest",
+        ),
         ("seeds: [0, 1]", "seeds: [0, 1]\nbudgett: 5", "unknown key(s) in the study spec: budgett"),
         ("max_trials: 2", "max_trails: 2", "unknown preset param(s) max_trails"),
     ],
@@ -66,7 +70,9 @@ def test_missing_file_and_bad_target(tmp_path):
         - {{name: p, file: {DATASETS / "penguins_species.parquet"}, target: speciess}}
     methods: [{{name: lin, family: linear}}]
     """
-    with pytest.raises(SpecError, match="target column 'speciess' not found; did you mean 'species'"):
+    with pytest.raises(
+        SpecError, match="target column 'speciess' not found; did you mean 'species'"
+    ):
         load_spec(_write(tmp_path, files))
     with pytest.raises(SpecError, match="not found"):
         load_spec(_write(tmp_path, files.replace("penguins_species.parquet", "nope.parquet")))
@@ -75,7 +81,15 @@ def test_missing_file_and_bad_target(tmp_path):
 def test_cli_reports_spec_errors_without_a_traceback_or_any_work(tmp_path):
     spec = _write(tmp_path, GOOD.replace("family: linear", "family: linnear"))
     r = subprocess.run(
-        [sys.executable, "-m", "mlresearcher.cli", "study", str(spec), "--out", str(tmp_path / "o")],
+        [
+            sys.executable,
+            "-m",
+            "mlresearcher.cli",
+            "study",
+            str(spec),
+            "--out",
+            str(tmp_path / "o"),
+        ],
         capture_output=True,
         text=True,
     )

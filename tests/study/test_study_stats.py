@@ -64,7 +64,10 @@ def test_friedman_and_posthoc_match_the_libraries():
 
 
 def test_lower_is_better_metrics_rank_the_smallest_first():
-    s = {f"ds{i}": {"good": [0.1 + i, 0.1 + i], "bad": [0.5 + i, 0.6 + i], "mid": [0.3 + i] * 2} for i in range(3)}
+    s = {
+        f"ds{i}": {"good": [0.1 + i, 0.1 + i], "bad": [0.5 + i, 0.6 + i], "mid": [0.3 + i] * 2}
+        for i in range(3)
+    }
     df = stats.results_frame(_cells(s, metric="rmse", gib=False))
     cmp = stats.compare(df, ["good", "mid", "bad"])
     assert list(cmp.ranks.index) == ["good", "mid", "bad"]
@@ -111,8 +114,16 @@ def test_too_few_datasets_is_reported_not_tested():
 
 def test_results_frame_ignores_failed_cells():
     cells = _cells({"d": {"a": [0.5]}}) + [
-        {"method": "b", "dataset": "d", "seed": 0, "status": "failed", "metric": None,
-         "greater_is_better": None, "score": None, "fit_time": 0.0}
+        {
+            "method": "b",
+            "dataset": "d",
+            "seed": 0,
+            "status": "failed",
+            "metric": None,
+            "greater_is_better": None,
+            "score": None,
+            "fit_time": 0.0,
+        }
     ]
     assert list(stats.results_frame(cells)["method"]) == ["a"]
     assert isinstance(stats.results_frame(cells), pd.DataFrame)

@@ -28,9 +28,7 @@ def register(sub: Any) -> None:
         metavar="URL",
         help="SQLAlchemy URL of the store (default sqlite:///DIR/mlresearcher.db)",
     )
-    p.add_argument(
-        "--retry-failed", action="store_true", help="run failed cells again on resume"
-    )
+    p.add_argument("--retry-failed", action="store_true", help="run failed cells again on resume")
     p.add_argument(
         "--report-only",
         action="store_true",
@@ -81,7 +79,9 @@ def cmd_study(args: argparse.Namespace, argv: list[str]) -> int:
     keys = {(m, d.name, s) for m in methods for d in spec.datasets for s in spec.seeds}
     cells = [c for c in cells if (c["method"], c["dataset"], c["seed"]) in keys]
     if not cells:
-        raise UserError(f"study {spec.name!r} has no stored cells yet; run it without --report-only")
+        raise UserError(
+            f"study {spec.name!r} has no stored cells yet; run it without --report-only"
+        )
     report = write_outputs(out / spec.name, spec.name, cells, methods, spec.alpha, wall)
     md = (out / spec.name / "tables.md").read_text()
     print(md)

@@ -80,7 +80,9 @@ def add_past_features(
             new[f"{col}_std{w}"] = std
     clash = [c for c in new if c in df.columns]
     if clash:
-        raise ConfigError(f"feature name(s) {', '.join(clash)} already exist in the data; rename them")
+        raise ConfigError(
+            f"feature name(s) {', '.join(clash)} already exist in the data; rename them"
+        )
     feats = pd.DataFrame(new, index=d.index).reindex(df.index)
     return pd.concat([df, feats.astype(np.float64)], axis=1)
 

@@ -130,7 +130,9 @@ def backtest(
         "sharpe": sharpe(net, periods_per_year),
         "sharpe_gross": sharpe(gross, periods_per_year),
         "total_return": total,
-        "annual_return": float((1 + total) ** (1 / years) - 1) if years > 0 and total > -1 else float("nan"),
+        "annual_return": float((1 + total) ** (1 / years) - 1)
+        if years > 0 and total > -1
+        else float("nan"),
         "max_drawdown": max_drawdown(curve),
         "mean_turnover": float(turnover.mean()) if len(turnover) else 0.0,
         "cost_bps": float(cost_bps),

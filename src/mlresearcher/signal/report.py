@@ -31,8 +31,12 @@ def _charts(name: str, r: dict[str, Any]) -> tuple[str, str]:
     for proto, style in (("walk_forward", "-"), ("shuffled", "--")):
         bt = r[proto]["_bt"]
         curve = bt.curve
-        ax.plot(np.asarray(curve.index), curve.to_numpy(), style, label=f"{proto.replace('_', '-')} (net of costs)")
-    bt = r["walk_forward"]["_bt"]
+        ax.plot(
+            np.asarray(curve.index),
+            curve.to_numpy(),
+            style,
+            label=f"{proto.replace('_', '-')} (net of costs)",
+        )
     ax.set_yscale("log")
     ax.set_ylabel("growth of 1")
     ax.set_title(f"{name}: cumulative return, sign-following / long-short", fontsize=9)
@@ -42,12 +46,16 @@ def _charts(name: str, r: dict[str, Any]) -> tuple[str, str]:
     ics = r["walk_forward"]["_ics"]
     colors = ["#2a7" if v > 0 else "#c44" for v in ics["ic"]]
     ax.bar(range(len(ics)), ics["ic"], color=colors, width=1.0)
-    ax.axhline(r["walk_forward"]["ic_mean"], color="k", lw=1, label=f"mean {r['walk_forward']['ic_mean']:.3f}")
+    ax.axhline(
+        r["walk_forward"]["ic_mean"],
+        color="k",
+        lw=1,
+        label=f"mean {r['walk_forward']['ic_mean']:.3f}",
+    )
     ax.set_ylabel("IC (Spearman)")
     ax.set_xlabel("test period")
     ax.set_title(f"{name}: walk-forward IC per period", fontsize=9)
     ax.legend(fontsize=8)
-    _ = bt
     return curve_svg, _svg(fig)
 
 
@@ -94,8 +102,12 @@ def write_signal_report(out_dir: Path, spec, summary, results, fr, rows) -> Path
         f"transaction cost {summary['cost_bps']} bp per unit turnover.</p>",
     ]
     for name, r in results.items():
-        parts.append(f"<h2>{e(name)}</h2><p class='verdict'><b>Honesty:</b> {e(r['verdict']['text'])}</p>")
-        parts.append("<table><tr><th></th><th>walk-forward</th><th>shuffled k-fold (naive)</th></tr>")
+        parts.append(
+            f"<h2>{e(name)}</h2><p class='verdict'><b>Honesty:</b> {e(r['verdict']['text'])}</p>"
+        )
+        parts.append(
+            "<table><tr><th></th><th>walk-forward</th><th>shuffled k-fold (naive)</th></tr>"
+        )
         for key, label in ROWS:
             parts.append(
                 f"<tr><td>{label}</td><td>{_fmt(r['walk_forward'][key])}</td><td>{_fmt(r['shuffled'][key])}</td></tr>"

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlresearcher.errors import ConfigError
 from mlresearcher.signal import metrics as sm
 from mlresearcher.signal.features import add_past_features, forward_label
 from mlresearcher.signal.walkforward import Span, parse_span, to_time, walk_forward_folds
@@ -115,14 +114,21 @@ def parse_signal_spec(raw: dict[str, Any], base: Path) -> SignalSpec:
     columns = (
         list(pq.read_schema(data).names)
         if data.suffix in (".parquet", ".pq")
-        else [str(c) for c in __import__("mlresearcher.data.io", fromlist=["read_table"]).read_table(data).columns]
+        else [
+            str(c)
+            for c in __import__("mlresearcher.data.io", fromlist=["read_table"])
+            .read_table(data)
+            .columns
+        ]
     )
     needed = [raw["time"], label["column"], *feats.get("columns", []), *lags, *rolling]
     if raw.get("entity"):
         needed.append(raw["entity"])
     missing = [c for c in needed if c not in columns]
     if missing:
-        raise SpecError(f"column(s) {', '.join(map(repr, missing))} not in {data.name}; columns are: {', '.join(columns)}")
+        raise SpecError(
+            f"column(s) {', '.join(map(repr, missing))} not in {data.name}; columns are: {', '.join(columns)}"
+        )
     methods = raw["methods"]
     if not isinstance(methods, list) or not methods:
         raise SpecError("methods: must be a non-empty list")
@@ -135,7 +141,11 @@ def parse_signal_spec(raw: dict[str, Any], base: Path) -> SignalSpec:
     if window not in ("expanding", "rolling"):
         raise SpecError("protocol.window must be expanding or rolling for a signal study")
     gap = prot.get("gap", horizon if horizon else 0)
-    for what, v in (("gap", gap), ("embargo", prot.get("embargo")), ("train_size", prot.get("train_size"))):
+    for what, v in (
+        ("gap", gap),
+        ("embargo", prot.get("embargo")),
+        ("train_size", prot.get("train_size")),
+    ):
         parse_span(v, f"protocol.{what}")
     return SignalSpec(
         name=str(raw.get("name") or "signal"),
@@ -237,7 +247,9 @@ def evaluate(pred: np.ndarray, fr: Frame, rows: np.ndarray, spec: SignalSpec) ->
     p, y = pred[rows], fr.y[rows]
     resid = y - p
     r2 = 1 - np.sum(resid**2) / np.sum((y - y.mean()) ** 2)
-    ics = sm.ic_per_period(p, y, periods(fr.time.iloc[rows].reset_index(drop=True), fr.entity, spec.period))
+    ics = sm.ic_per_period(
+        p, y, periods(fr.time.iloc[rows].reset_index(drop=True), fr.entity, spec.period)
+    )
     bt = sm.backtest(
         p,
         fr.realised[rows],
@@ -293,7 +305,9 @@ def run_signal_study(spec: SignalSpec, out_dir: Path, log=None) -> dict[str, Any
     gap = parse_span(spec.gap, "protocol.gap")
     emb = parse_span(spec.embargo, "protocol.embargo")
     ts = parse_span(spec.train_size, "protocol.train_size") if spec.train_size is not None else None
-    wf_folds = walk_forward_folds(fr.time, spec.folds, window=spec.window, train_size=ts, gap=gap, embargo=emb)
+    wf_folds = walk_forward_folds(
+        fr.time, spec.folds, window=spec.window, train_size=ts, gap=gap, embargo=emb
+    )
     rows = np.sort(np.concatenate([te for _, te in wf_folds]))
     sh_folds = shuffled_folds(len(fr.y), spec.folds, spec.seed)
     results: dict[str, Any] = {}
@@ -303,14 +317,17 @@ def run_signal_study(spec: SignalSpec, out_dir: Path, log=None) -> dict[str, Any
         sh = evaluate(predict_folds(m, fr.X, fr.y, sh_folds, spec.seed), fr, rows, spec)
         results[m["name"]] = {"walk_forward": wf, "shuffled": sh, "verdict": verdict(wf, sh)}
         if log:
-            log(f"{m['name']}: {results[m['name']]['verdict']['text']} ({_time.monotonic() - t1:.1f}s)")
+            log(
+                f"{m['name']}: {results[m['name']]['verdict']['text']} ({_time.monotonic() - t1:.1f}s)"
+            )
     summary = {
         "name": spec.name,
         "data": spec.data,
         "n_rows": int(len(fr.y)),
         "n_test_rows": int(len(rows)),
         "features": list(fr.X.columns),
-        "label": f"{spec.label_column}" + (f" summed over the next {spec.horizon} period(s)" if spec.horizon else ""),
+        "label": f"{spec.label_column}"
+        + (f" summed over the next {spec.horizon} period(s)" if spec.horizon else ""),
         "protocol": f"walk-forward, {len(wf_folds)} folds, {spec.window} window, gap {gap}"
         + (f", embargo {emb}" if not emb.is_zero else "")
         + f"; compared with shuffled {spec.folds}-fold on the same rows",
@@ -326,11 +343,24 @@ def run_signal_study(spec: SignalSpec, out_dir: Path, log=None) -> dict[str, Any
         "wall_time": round(_time.monotonic() - t0, 2),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "signal.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    (out_dir / "signal.json").write_text(
+        json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
+    )
     from mlresearcher.signal.report import write_signal_report
 
     write_signal_report(out_dir, spec, summary, results, fr, rows)
     return summary
+
+
+def _finite(o: Any) -> Any:
+    """``o`` with every non-finite float replaced by ``None`` (JSON has no NaN)."""
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    if isinstance(o, float | np.floating):
+        return float(o) if np.isfinite(o) else None
+    return o
 
 
 def _json_default(o: Any) -> Any:
@@ -341,8 +371,3 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Span):
         return str(o)
     raise TypeError(type(o).__name__)
-
-
-def check_not_empty(spec: SignalSpec) -> None:
-    if not spec.methods:
-        raise ConfigError("no methods")

@@ -73,7 +73,9 @@ def run_cell(cell: Cell) -> CellResult:
         _run(cell, res)
         res.status = "complete"
     except Exception as e:  # recorded with the cell; the study goes on
-        res.error = (f"{type(e).__name__}: {e}".strip()[:1000] + "\n" + traceback.format_exc(limit=4))[-3000:]
+        res.error = (
+            f"{type(e).__name__}: {e}".strip()[:1000] + "\n" + traceback.format_exc(limit=4)
+        )[-3000:]
         if "t0" in res.extra:
             res.fit_time = time.monotonic() - res.extra["t0"]
     res.extra.pop("t0", None)

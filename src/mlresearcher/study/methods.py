@@ -167,7 +167,9 @@ def _family(method, params, schema, Ptr, ytr, Pte, task, k, seed, n_jobs) -> np.
     from mlresearcher.models.registry import get_families
 
     fam = get_families([str(method["family"])])[0]
-    ctx = FitContext(_task_of(task, k), k if task != "regression" else 0, schema, len(Ptr), seed, n_jobs)
+    ctx = FitContext(
+        _task_of(task, k), k if task != "regression" else 0, schema, len(Ptr), seed, n_jobs
+    )
     reason = fam.unavailable_reason() or fam.applicable(ctx)
     if reason:
         raise ConfigError(reason)

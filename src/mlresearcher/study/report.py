@@ -35,7 +35,9 @@ def cd_diagram_svg(cmp: stats.Comparison) -> str | None:
     import scikit_posthocs as sp
 
     fig, ax = plt.subplots(figsize=(7, 0.6 + 0.35 * len(cmp.methods)))
-    sp.critical_difference_diagram(cmp.ranks.to_dict(), cmp.nemenyi, ax=ax, alpha=cmp.alpha, cd=cmp.cd)
+    sp.critical_difference_diagram(
+        cmp.ranks.to_dict(), cmp.nemenyi, ax=ax, alpha=cmp.alpha, cd=cmp.cd
+    )
     ax.set_title(
         f"average ranks over {cmp.n_datasets} datasets (1 = best); bars join methods the Nemenyi "
         f"test cannot tell apart; CD = {cmp.cd:.2f}",
@@ -57,7 +59,9 @@ def analyse(cells: list[dict[str, Any]], methods: list[str], alpha: float) -> di
 
 def statistics_dict(cmp: stats.Comparison) -> dict[str, Any]:
     def frame(f: pd.DataFrame | None):
-        return None if f is None else {r: {c: float(f.loc[r, c]) for c in f.columns} for r in f.index}
+        return (
+            None if f is None else {r: {c: float(f.loc[r, c]) for c in f.columns} for r in f.index}
+        )
 
     return {
         "methods": cmp.methods,
@@ -130,7 +134,8 @@ def _html(name, cells, methods, mts, cmp, wtl, svg, wall_time) -> str:
         )
         for ds, row in t.iterrows():
             cells_html = "".join(
-                f"<td>{tables._cell_text(row[m], ('<b>', '</b>'), '†', '±')}</td>" for m in t.columns
+                f"<td>{tables._cell_text(row[m], ('<b>', '</b>'), '†', '±')}</td>"
+                for m in t.columns
             )
             parts.append(f"<tr><td>{e(str(ds))}</td>{cells_html}</tr>")
         ranks = t.attrs["ranks"]
@@ -168,7 +173,9 @@ def _html(name, cells, methods, mts, cmp, wtl, svg, wall_time) -> str:
             "datasets; a tie is a difference that is not significant</p>" + wtl.to_html()
         )
     if failed:
-        parts.append("<h2>Failed cells</h2><table><tr><th>method</th><th>dataset</th><th>seed</th><th>error</th></tr>")
+        parts.append(
+            "<h2>Failed cells</h2><table><tr><th>method</th><th>dataset</th><th>seed</th><th>error</th></tr>"
+        )
         for c in failed:
             err = (c.get("error") or "").splitlines()[0] if c.get("error") else ""
             parts.append(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 from mlresearcher.study.cell import Cell, CellResult, run_cell
-from mlresearcher.study.spec import StudySpec, dataset_hash, spec_hash
+from mlresearcher.study.spec import StudySpec, spec_hash
 from mlresearcher.study.store import StudyStore
 
 Executor = Callable[[list[Cell]], Iterable[CellResult]]
@@ -84,7 +84,9 @@ def run_study(
     total = len(make_cells(spec))
     prog = StudyProgress(total, total - len(cells))
     if log:
-        log(f"study {spec.name!r}: {total} cells, {prog.done_before} already stored, {len(cells)} to run")
+        log(
+            f"study {spec.name!r}: {total} cells, {prog.done_before} already stored, {len(cells)} to run"
+        )
     for res in (executor or local_executor)(cells):
         store.record_cell(res)
         prog.ran += 1

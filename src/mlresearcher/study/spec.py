@@ -135,7 +135,9 @@ def _datasets(section: Any, base: Path, max_rows: int | None) -> list[DatasetSpe
         exclude = set(section.get("exclude") or [])
         for n in list(include or []) + list(exclude):
             if n not in names:
-                raise SpecError(f"dataset {n!r} is not in the manifest; choose from: {', '.join(names)}")
+                raise SpecError(
+                    f"dataset {n!r} is not in the manifest; choose from: {', '.join(names)}"
+                )
         for e in entries:
             if (include and e["name"] not in include) or e["name"] in exclude:
                 continue
@@ -157,7 +159,11 @@ def _datasets(section: Any, base: Path, max_rows: int | None) -> list[DatasetSpe
         p = _path(f["file"], base)
         out.append(
             DatasetSpec(
-                str(f.get("name") or p.stem), str(p.resolve()), str(f["target"]), f.get("metric"), f.get("task")
+                str(f.get("name") or p.stem),
+                str(p.resolve()),
+                str(f["target"]),
+                f.get("metric"),
+                f.get("task"),
             )
         )
     if not out:

@@ -125,7 +125,9 @@ class Comparison:
 
 def compare(df: pd.DataFrame, methods: list[str], alpha: float = 0.05) -> Comparison:
     u = utility_matrix(df, methods)
-    cmp = Comparison(methods, len(u), average_ranks(u) if len(u) else pd.Series(dtype=float), alpha=alpha)
+    cmp = Comparison(
+        methods, len(u), average_ranks(u) if len(u) else pd.Series(dtype=float), alpha=alpha
+    )
     k, n = len(methods), len(u)
     if k < 3 or n < 2:
         cmp.notes.append(
@@ -143,7 +145,9 @@ def compare(df: pd.DataFrame, methods: list[str], alpha: float = 0.05) -> Compar
         np.asarray(sp.posthoc_nemenyi_friedman(loss)), index=methods, columns=methods
     )
     cmp.conover = pd.DataFrame(
-        np.asarray(sp.posthoc_conover_friedman(loss, p_adjust="holm")), index=methods, columns=methods
+        np.asarray(sp.posthoc_conover_friedman(loss, p_adjust="holm")),
+        index=methods,
+        columns=methods,
     )
     cmp.cd = nemenyi_cd(k, n, alpha)
     if n < 10:
@@ -153,7 +157,9 @@ def compare(df: pd.DataFrame, methods: list[str], alpha: float = 0.05) -> Compar
     return cmp
 
 
-def win_tie_loss(per: pd.DataFrame, df: pd.DataFrame, methods: list[str], alpha: float = 0.05) -> pd.DataFrame:
+def win_tie_loss(
+    per: pd.DataFrame, df: pd.DataFrame, methods: list[str], alpha: float = 0.05
+) -> pd.DataFrame:
     """Counts "W/T/L" of row method against column method over datasets."""
     df = df.assign(utility=_utility(df))
     out = pd.DataFrame("", index=methods, columns=methods)

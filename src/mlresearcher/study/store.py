@@ -85,9 +85,13 @@ class StudyStore:
             exists = c.execute(select(studies.c.name).where(studies.c.name == name)).first()
             text = json.dumps(spec, default=str)
             if exists:
-                c.execute(update(studies).where(studies.c.name == name).values(spec=text, updated_at=now))
+                c.execute(
+                    update(studies).where(studies.c.name == name).values(spec=text, updated_at=now)
+                )
             else:
-                c.execute(insert(studies).values(name=name, spec=text, created_at=now, updated_at=now))
+                c.execute(
+                    insert(studies).values(name=name, spec=text, created_at=now, updated_at=now)
+                )
 
     def record_cell(self, r: CellResult) -> None:
         """Replace the row of this cell with ``r`` in one transaction."""

@@ -37,7 +37,12 @@ def metric_tables(per: pd.DataFrame, methods: list[str]) -> dict[str, pd.DataFra
                 row[m] = (
                     None
                     if r.empty
-                    else (r["mean"].iloc[0], r["std"].iloc[0], bool(r["best"].iloc[0]), bool(r["not_sig"].iloc[0]))
+                    else (
+                        r["mean"].iloc[0],
+                        r["std"].iloc[0],
+                        bool(r["best"].iloc[0]),
+                        bool(r["not_sig"].iloc[0]),
+                    )
                 )
             rows[ds] = row
         t = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=methods)
@@ -54,7 +59,11 @@ def _cell_text(c, bold: tuple[str, str], dagger: str, pm: str) -> str:
     if c is None:
         return "–"
     mean, std, best, not_sig = c
-    s = f"{_fmt(mean)} {pm} {_fmt(std)}" if not (isinstance(std, float) and math.isnan(std)) else _fmt(mean)
+    s = (
+        f"{_fmt(mean)} {pm} {_fmt(std)}"
+        if not (isinstance(std, float) and math.isnan(std))
+        else _fmt(mean)
+    )
     if best:
         s = f"{bold[0]}{s}{bold[1]}"
     if not_sig:
@@ -69,7 +78,9 @@ def to_markdown(metric: str, t: pd.DataFrame) -> str:
     lines = ["| dataset | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for ds, row in t.iterrows():
         lines.append(
-            f"| {ds} | " + " | ".join(_cell_text(row[m], ("**", "**"), DAGGER, "±") for m in cols) + " |"
+            f"| {ds} | "
+            + " | ".join(_cell_text(row[m], ("**", "**"), DAGGER, "±") for m in cols)
+            + " |"
         )
     ranks = t.attrs["ranks"]
     lines.append("| *average rank* | " + " | ".join(f"{ranks[m]:.2f}" for m in cols) + " |")
@@ -77,7 +88,12 @@ def to_markdown(metric: str, t: pd.DataFrame) -> str:
 
 
 def _tex(s: str) -> str:
-    return s.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("&", "\\&").replace("%", "\\%")
+    return (
+        s.replace("\\", "\\textbackslash{}")
+        .replace("_", "\\_")
+        .replace("&", "\\&")
+        .replace("%", "\\%")
+    )
 
 
 def to_latex(metric: str, t: pd.DataFrame) -> str:
