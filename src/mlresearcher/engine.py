@@ -165,7 +165,7 @@ def run(
     if not keep.all():
         X = X.loc[keep].reset_index(drop=True)
     metric = get_metric(config.metric, target.task)
-    if config.lags or config.rolling:
+    if config.lags or config.rolling or config.entity:
         from mlresearcher.signal.features import features_for_run
 
         X = features_for_run(

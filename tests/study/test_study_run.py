@@ -143,3 +143,34 @@ def test_study_store_works_on_postgresql():
     store.record_cell(CellResult(name, "m", "d", 0, "complete", "rmse", False, 1.25))
     cells = store.cells(name)
     assert len(cells) == 1 and cells[0]["score"] == 1.25
+
+
+def test_cells_ship_to_another_executor(tmp_path):
+    """Cells are picklable and run_cell is a plain function: a process pool can run them."""
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import yaml
+
+    from mlresearcher.store.db import Store
+    from mlresearcher.study.cell import run_cell
+    from mlresearcher.study.runner import make_cells, run_study
+    from mlresearcher.study.spec import parse_spec
+    from mlresearcher.study.store import StudyStore
+
+    raw = yaml.safe_load(textwrap.dedent(SPEC))
+    raw.update(name="pool", seeds=[0])
+    raw["datasets"]["include"] = ["penguins_species"]
+    spec = parse_spec(raw, tmp_path)
+    cells = make_cells(spec)
+    assert pickle.loads(pickle.dumps(cells[0])) == cells[0]
+
+    def pool(cells):
+        with ProcessPoolExecutor(2) as ex:
+            for f in as_completed([ex.submit(run_cell, c) for c in cells]):
+                yield f.result()
+
+    store = StudyStore(Store(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+    prog = run_study(spec, store, executor=pool)
+    assert prog.ran == 3 and prog.failed == 0
+    assert {c["method"] for c in store.cells("pool")} == {"lin", "tree", "knn"}

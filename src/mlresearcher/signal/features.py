@@ -57,8 +57,13 @@ def add_past_features(
             raise ConfigError(f"cannot build lags of {col!r}: no such column")
         if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
             raise ConfigError(f"cannot build lags of {col!r}: it is not numeric")
-    keys = [entity, time] if entity else [time]
-    order = df.sort_values(keys, kind="stable").index
+    from mlresearcher.signal.walkforward import to_time
+
+    when = to_time(df[time]).to_numpy()  # strings are parsed: their text order is not time
+    if entity:
+        order = df.index[np.lexsort((when, df[entity].astype(str).to_numpy()))]
+    else:
+        order = df.index[np.argsort(when, kind="stable")]
     d = df.loc[order]
     groups = d.groupby(entity, sort=False, dropna=False) if entity else None
     new: dict[str, pd.Series] = {}
@@ -117,12 +122,20 @@ def features_for_run(
 ) -> pd.DataFrame:
     """The ``run`` command's ``--lag``/``--rolling`` features added to ``X`` (the target may
     be named as a source column: its past values become features, never its own value)."""
+    from mlresearcher.data.task import find_target_column
+
     lag_map = parse_column_ints(lags, "--lag")
     roll_map = parse_column_ints(rolling, "--rolling")
+    if time is None:
+        raise ConfigError("--lag, --rolling and --entity need --time COL to order the rows")
+    find_target_column(list(X.columns), time, "--time column")
+    if entity:
+        find_target_column(list(X.columns), entity, "--entity column")
+    for col in list(lag_map) + list(roll_map):
+        if col != target_name:
+            find_target_column(list(X.columns), col, "--lag/--rolling column")
     if not lag_map and not roll_map:
         return X
-    if time is None:
-        raise ConfigError("--lag and --rolling need --time COL to order the rows")
     uses_target = target_name in lag_map or target_name in roll_map
     df = X.copy()
     if uses_target:

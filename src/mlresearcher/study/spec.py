@@ -114,7 +114,7 @@ def _path(value: str, base: Path) -> Path:
     return p if p.is_absolute() else (base / p)
 
 
-def _datasets(section: Any, base: Path, max_rows: int | None) -> list[DatasetSpec]:
+def _datasets(section: Any, base: Path) -> list[DatasetSpec]:
     if not isinstance(section, dict):
         raise SpecError("datasets: must be a mapping with manifest: and/or files:")
     unknown = set(section) - {"manifest", "include", "exclude", "files"}
@@ -243,7 +243,7 @@ def parse_spec(raw: Any, base: Path, path: str | None = None) -> StudySpec:
     n_jobs = raw.get("n_jobs", 2)
     if not isinstance(n_jobs, int) or n_jobs < 1:
         raise SpecError(f"n_jobs must be a positive integer, got {n_jobs!r}")
-    datasets = _datasets(raw.get("datasets"), base, max_rows)
+    datasets = _datasets(raw.get("datasets"), base)
     methods = raw.get("methods")
     if not isinstance(methods, list) or not methods:
         raise SpecError("methods: must be a non-empty list")
