@@ -112,7 +112,7 @@ def write_signal_report(out_dir: Path, spec, summary, results, fr, rows) -> Path
             parts.append(
                 f"<tr><td>{label}</td><td>{_fmt(r['walk_forward'][key])}</td><td>{_fmt(r['shuffled'][key])}</td></tr>"
             )
-        for key, label in BT_ROWS:
+        for key, label in BT_ROWS if r["walk_forward"]["backtest"] is not None else []:
             parts.append(
                 f"<tr><td>{label}</td><td>{_fmt(r['walk_forward']['backtest'][key])}</td>"
                 f"<td>{_fmt(r['shuffled']['backtest'][key])}</td></tr>"
