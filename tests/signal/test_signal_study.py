@@ -110,3 +110,21 @@ def test_a_permuted_label_is_reported_as_not_distinguishable_from_zero():
     v = verdict(wf, sh)
     assert abs(wf["ic_t"]) < 2 and not v["distinguishable"]
     assert "NOT distinguishable from zero" in v["text"]
+
+
+def test_verdict_tells_a_negative_signal_from_a_positive_one():
+    def res(ic, t):
+        return {
+            "ic_mean": ic,
+            "ic_t": t,
+            "hit_rate": 0.4,
+            "n_periods": 100,
+            "r2": 0.0,
+            "backtest": None,
+        }
+
+    neg = verdict(res(-0.1, -4.0), res(0.1, 4.0))
+    assert neg["distinguishable"] and not neg["positive"] and "NEGATIVE" in neg["text"]
+    assert neg["overstatement"]["ic_mean"] == pytest.approx(0.2)
+    pos = verdict(res(0.08, 6.0), res(0.1, 8.0))
+    assert pos["positive"] and "distinguishable from zero at about" in pos["text"]

@@ -285,9 +285,12 @@ def verdict(wf: dict[str, Any], sh: dict[str, Any]) -> dict[str, Any]:
         f"walk-forward mean IC {wf['ic_mean']:.4f} (t = {t:.2f}, hit rate {wf['hit_rate']:.0%} over "
         f"{wf['n_periods']} periods): "
         + (
-            "distinguishable from zero at about the 5 % level."
-            if real
-            else "NOT distinguishable from zero (|t| < 2): treat the signal as absent."
+            "NOT distinguishable from zero (|t| < 2): treat the signal as absent."
+            if not real
+            else "distinguishable from zero at about the 5 % level."
+            if wf["ic_mean"] > 0
+            else "distinguishable from zero but NEGATIVE: out of sample the model ranks "
+            "outcomes the wrong way round (what it learnt from the past did not hold)."
         )
     )
     over = {"ic_mean": sh["ic_mean"] - wf["ic_mean"], "r2": sh["r2"] - wf["r2"]}
@@ -299,7 +302,12 @@ def verdict(wf: dict[str, Any], sh: dict[str, Any]) -> dict[str, Any]:
         f" Shuffled k-fold on the same rows reports mean IC {sh['ic_mean']:.4f} (t = {sh['ic_t']:.2f}), "
         f"R² {sh['r2']:.4f} vs {wf['r2']:.4f}{sharpe}: it overstates the IC by {over['ic_mean']:+.4f}."
     )
-    return {"distinguishable": bool(real), "overstatement": over, "text": text}
+    return {
+        "distinguishable": bool(real),
+        "positive": bool(real and wf["ic_mean"] > 0),
+        "overstatement": over,
+        "text": text,
+    }
 
 
 def run_signal_study(spec: SignalSpec, out_dir: Path, log=None) -> dict[str, Any]:
