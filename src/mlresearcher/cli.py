@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="use a single holdout of this fraction instead of k-fold",
     )
+    r.add_argument(
+        "--sensitive",
+        action="append",
+        metavar="COL",
+        help="report per-group fairness metrics for this column (repeatable)",
+    )
     r.add_argument("--n-jobs", type=_positive_int, default=2, help="threads per model (default 2)")
     r.add_argument("--out", default="runs", metavar="DIR", help="runs folder (default ./runs)")
     r.add_argument(
@@ -231,6 +237,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         group=args.group,
         time=args.time,
         n_jobs=args.n_jobs,
+        sensitive=args.sensitive,
     )
     config.validate()
     df = read_table(args.data)
