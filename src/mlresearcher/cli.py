@@ -279,7 +279,7 @@ def _print_leaderboard(rr: Any, top: int = 15) -> None:
     t = Table(
         title=f"leaderboard: {rr.metric.name} ({'higher' if rr.metric.greater_is_better else 'lower'} is better), {rr.protocol.description}"
     )
-    for col in ("rank", "model", "score", "± std", "folds", "fit s", "weight"):
+    for col in ("rank", "model", "score", "± std", "≈ best", "folds", "fit s", "weight"):
         t.add_column(col, justify="right" if col not in ("model",) else "left")
     for _, row in lb[lb["status"] == "complete"].head(top).iterrows():
         std = (
@@ -292,6 +292,7 @@ def _print_leaderboard(rr: Any, top: int = 15) -> None:
             row["model"],
             f"{row['score']:.5g}",
             std,
+            "yes" if _is_true(row.get("tied_with_best")) else "",
             str(row["n_folds"]),
             f"{row['fit_time']:.1f}",
             f"{row['weight']:.2f}" if row["weight"] else "",
@@ -305,7 +306,20 @@ def _print_leaderboard(rr: Any, top: int = 15) -> None:
         f"stopped: {rr.campaign.stopped_because}; wall time {rr.wall_time:.1f}s"
     )
     console.print(f"final model: {rr.predictor.describe()}")
+    console.print(
+        "≈ best: not distinguishable from the best (corrected resampled t-test, p >= 0.05)"
+    )
     console.print(f"run directory: [bold]{rr.run_dir}[/]")
+    if rr.run_dir is not None and (rr.run_dir / "report.html").exists():
+        console.print(f"report: [bold]{rr.run_dir / 'report.html'}[/]")
+
+
+def _is_true(v: Any) -> bool:
+    """True for a true boolean cell; False for false, missing (NA) and absent."""
+    try:
+        return bool(v) if v is not None and v == v else False
+    except TypeError:  # pandas.NA
+        return False
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -70,8 +70,15 @@ def best_pipeline(
     return trial, get_families([trial.family])[0], ctx
 
 
+#: steps that predict or refit: skipped outright once the stage's deadline has passed
+_COSTLY = ("importance", "null_check", "shap", "partial_dependence", "learning_curve")
+
+
 def _step(out: dict, key: str, notes: Budget, fn: Any, *args: Any, **kw: Any) -> None:
     """Run one analysis step; a failure is recorded, never raised."""
+    if key in _COSTLY and notes.left() <= 0:
+        notes.skip(f"{key}: no analysis time left")
+        return
     t0 = time.monotonic()
     try:
         out[key] = fn(*args, **kw)

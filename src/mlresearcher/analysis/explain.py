@@ -271,8 +271,8 @@ def partial_dependence(
     *,
     seed: int,
     budget: Budget | None = None,
-    max_rows: int = 300,
-    grid: int = 20,
+    max_rows: int = 150,
+    grid: int = 15,
 ) -> dict[str, Any]:
     """Average prediction of the final model over a grid of each feature's values.
 
