@@ -296,6 +296,10 @@ def run(
         from mlresearcher.analysis import analyse
 
         t_analysis = time.monotonic()
+        if analysis_deadline is None:  # --max-trials alone: bounded by the campaign's time
+            from mlresearcher.analysis import untimed_analysis_seconds
+
+            analysis_deadline = t_analysis + untimed_analysis_seconds(t_analysis - start)
         rr.extra["analysis"] = analyse(
             rr,
             X,

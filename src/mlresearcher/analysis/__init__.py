@@ -7,8 +7,9 @@ that does not fit, or fails, is listed under ``skipped`` with the reason, and ne
 the finished run.
 
 Time: inside ``--time-limit``, the stage gets :func:`analysis_seconds` of the limit (the
-search stops that much earlier); without a time limit it is unbounded but works on
-bounded row samples.
+search stops that much earlier); without a time limit (``--max-trials`` alone) it gets
+:func:`untimed_analysis_seconds`: as long as the campaign took, at least 20 s. Either way
+it works on bounded row samples. The leaderboard and the predictions never depend on it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ VERSION = 1
 def analysis_seconds(time_limit: float) -> float:
     """Seconds of a run's time limit kept for the analysis and report: 20%, 1 s to 120 s."""
     return min(120.0, max(1.0, 0.2 * time_limit))
+
+
+def untimed_analysis_seconds(campaign_seconds: float) -> float:
+    """Without a time limit, the analysis may take as long as the campaign did (>= 20 s)."""
+    return max(20.0, campaign_seconds)
 
 
 def render_seconds(analysis_total: float) -> float:
