@@ -113,12 +113,13 @@ def test_report_command_regenerates_and_renders_the_profile(binary_run, tmp_path
             {"code": "pii_like", "severity": "warning", "message": "column 'name' holds names"}
         ],
         "target": "two_year_recid",
-        "shift": None,
+        "shift": {"auc": 0.73, "column_auc": {"race": 0.71}},
     }
     (run_dir / "profile.json").write_text(json.dumps(profile))
     assert cli("report", run_dir.name, "--runs", tmp_path).returncode == 0
     html = (run_dir / "report.html").read_text()
     assert "column &#x27;name&#x27; holds names" in html and "No data profile" not in html
+    assert "adversarial validation AUC 0.73; columns driving it: race (0.71)" in html
     bad = cli("report", tmp_path / "nope")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 

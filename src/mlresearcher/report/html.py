@@ -111,17 +111,25 @@ def _data(profile: dict[str, Any] | None, findings: list[dict[str, Any]]) -> lis
             ]
             out.append(table(cols[:60], [(k, k.replace("_", " ")) for k in keys]))
         shift = profile.get("shift")
-        if shift:
-            auc = shift.get("auc") if isinstance(shift, dict) else None
-            out.append(f"<p>Train/test shift: adversarial validation AUC {esc(fmt(auc))}.</p>")
+        if isinstance(shift, dict):
+            drivers = list((shift.get("column_auc") or {}).items())[:5]
+            driven = ", ".join(f"{k} ({fmt(v)})" for k, v in drivers)
+            out.append(
+                f"<p>Train/test shift: adversarial validation AUC {esc(fmt(shift.get('auc')))}"
+                + (f"; columns driving it: {esc(driven)}" if driven else "")
+                + ".</p>"
+            )
         pf = profile.get("findings") or []
         if pf:
             out.append("<h3>Data profile findings</h3>")
             out.append(_findings_table(pf))
     else:
         out.append("<p class='note'>No data profile for this run (profile.json absent).</p>")
+    shown = {(f.get("code"), f.get("column")) for f in (profile or {}).get("findings") or []}
     out.append("<h3>Run findings</h3>")
-    out.append(_findings_table(findings))
+    out.append(
+        _findings_table([f for f in findings if (f.get("code"), f.get("column")) not in shown])
+    )
     out.append("</section>")
     return out
 
