@@ -178,9 +178,16 @@ def run(
     findings += role_findings
     schema = build_schema(X, infos)
     # -- profile: reports findings only; it changes no feature, so nothing reaches the folds
-    from mlresearcher.profile import profile_features
+    from mlresearcher.profile import in_run_sample, profile_features
 
-    profile = profile_features(X, target, infos=infos, time_column=config.time, seed=config.seed)
+    profile = profile_features(
+        X,
+        target,
+        infos=infos,
+        time_column=config.time,
+        seed=config.seed,
+        **in_run_sample(config.time_limit),
+    )
     seen = {(f.code, f.column) for f in findings}
     findings += [f for f in profile.findings if (f.code, f.column) not in seen]
     Xp = prepare_features(X, schema)

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlresearcher.profile.core import MI_ROWS, SAMPLE_ROWS, Profile, profile_features
+from mlresearcher.profile.core import (
+    MI_ROWS,
+    SAMPLE_ROWS,
+    Profile,
+    in_run_sample,
+    profile_features,
+)
 
 
 def profile_table(
@@ -56,4 +62,11 @@ def profile_table(
     return prof
 
 
-__all__ = ["MI_ROWS", "SAMPLE_ROWS", "Profile", "profile_features", "profile_table"]
+__all__ = [
+    "MI_ROWS",
+    "SAMPLE_ROWS",
+    "Profile",
+    "in_run_sample",
+    "profile_features",
+    "profile_table",
+]

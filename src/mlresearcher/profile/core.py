@@ -208,6 +208,13 @@ def profile_features(
     )
 
 
+def in_run_sample(time_limit: float | None) -> dict[str, int]:
+    """Sample sizes for the profile inside a run: 200 rows per second of budget (between
+    2,000 and ``SAMPLE_ROWS``), so the profile stays a few percent of a short budget."""
+    rows = SAMPLE_ROWS if time_limit is None else int(min(SAMPLE_ROWS, max(2000, 200 * time_limit)))
+    return {"sample_rows": rows, "mi_rows": min(MI_ROWS, rows)}
+
+
 def _may_be_long_digits(st: dict[str, Any]) -> bool:
     """A numeric column that could hold phone or card numbers (integers of 9+ digits)."""
     mx = st.get("max")

@@ -55,6 +55,7 @@ def adversarial_validation(
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
 
     findings: list[Finding] = []
     missing_in_test = [c for c in train.columns if c not in test.columns]
@@ -109,7 +110,10 @@ def adversarial_validation(
         random_state=seed,
     )
     cv = StratifiedKFold(3, shuffle=True, random_state=seed)
-    proba = cross_val_predict(clf, M, label, cv=cv, method="predict_proba")[:, 1]
+    # One OpenMP thread: on a busy machine, threads waiting for each other at every
+    # boosting iteration made this small fit take minutes instead of a second.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        proba = cross_val_predict(clf, M, label, cv=cv, method="predict_proba")[:, 1]
     auc = round(float(roc_auc_score(label, proba)), 4)
     shift["auc"] = auc
     top = [(c, s) for c, s in shift["column_auc"].items() if s >= DRIVER_AUC][:5]
