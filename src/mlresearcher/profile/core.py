@@ -142,7 +142,7 @@ def profile_features(
                     continue
                 st["missing_target_association"] = ev
                 if ev["p_value"] < leakage.MISSING_P and ev["effect"] >= leakage.MISSING_EFFECT:
-                    findings.append(leakage.missingness_finding(st["name"], ev, None))
+                    findings.append(leakage.missingness_finding(st["name"], ev))
         lap("missingness")
         rng = np.random.default_rng(seed)
         idx = np.sort(rng.choice(n, sample_rows, replace=False)) if n > sample_rows else None

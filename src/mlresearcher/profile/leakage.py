@@ -190,7 +190,7 @@ def missingness_association(s: pd.Series, target: Target) -> dict[str, Any] | No
     }
 
 
-def missingness_finding(col: str, ev: dict[str, Any], single_score: float | None) -> Finding:
+def missingness_finding(col: str, ev: dict[str, Any]) -> Finding:
     how = (
         f"Cramer's V {ev['cramers_v']:.2f}"
         if ev["test"] == "chi2"
