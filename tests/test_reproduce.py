@@ -106,3 +106,21 @@ def test_leaderboard_differences_name_the_cell(original):
         {"row": 1, "column": "score", "original": a.loc[1, "score"], "new": b.loc[1, "score"]}
     ]
     assert compare_leaderboards(a, a.iloc[:2])[0]["column"] == "n_rows"
+
+
+def test_a_run_with_past_only_features_reproduces(tmp_path):
+    # --lag adds features derived from the data; the fingerprint is of the input data and
+    # both models score the data with those features rebuilt
+    from conftest import load_dataset
+
+    df, _ = load_dataset("nyse_log_volume")
+    data = tmp_path / "nyse.csv"
+    df.head(800).to_csv(data, index=False)
+    r = cli(
+        "run", data, "--target", "log_volume", "--time", "date", "--lag", "log_volume:1,2",
+        "--max-trials", "1", "--families", "linear", "--out", tmp_path / "runs", "--json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = cli("reproduce", json.loads(r.stdout)["run_dir"], "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["matches"]

@@ -177,6 +177,8 @@ def run(
     X = X.reset_index(drop=True)
     if not keep.all():
         X = X.loc[keep].reset_index(drop=True)
+    # the fingerprint of the input data (before derived features): what reproduce checks
+    dhash = _fingerprint(X, y, keep, target_name)
     metric = get_metric(config.metric, target.task)
     if config.lags or config.rolling or config.entity:
         from mlresearcher.signal.features import features_for_run
@@ -243,7 +245,6 @@ def run(
     # -- store
     run_id = run_id or new_run_id()
     run_dir = Path(out_dir) / run_id if out_dir is not None else None
-    dhash = _fingerprint(X, y, keep, target_name)
     if store is not None:
         store.create_run(
             run_id,

@@ -172,6 +172,29 @@ def _oof_values(path: Path) -> np.ndarray:
     return df[probas or ["prediction"]].to_numpy(dtype="float64")
 
 
+def _scoring_frame(X: pd.DataFrame, y: pd.Series, config: Any) -> pd.DataFrame:
+    """The rows with a target, with the run's past-only features (``--lag``, ``--rolling``)
+    added as ``run`` adds them, so both models can score the data they were trained on."""
+    from mlresearcher.data.task import encode_target
+
+    name = str(y.name) if y.name is not None else "target"
+    target, keep = encode_target(y.reset_index(drop=True), name, config.task)
+    X = X.reset_index(drop=True).loc[keep].reset_index(drop=True)
+    if not (config.lags or config.rolling or config.entity):
+        return X
+    from mlresearcher.signal.features import features_for_run
+
+    return features_for_run(
+        X,
+        target.y,
+        name,
+        config.time,
+        lags=config.lags,
+        rolling=config.rolling,
+        entity=config.entity,
+    )
+
+
 def reproduce(
     run_dir: str | Path,
     *,
@@ -211,8 +234,9 @@ def reproduce(
     oof_diff = _max_abs_diff(
         _oof_values(run_dir / "oof.parquet"), _oof_values(rr.run_dir / "oof.parquet")
     )
-    pred_a = Predictor.load(run_dir).predict_scores(X)
-    pred_b = rr.predictor.predict_scores(X)
+    scoring = _scoring_frame(X, y, config)
+    pred_a = Predictor.load(run_dir).predict_scores(scoring)
+    pred_b = rr.predictor.predict_scores(scoring)
     pred_diff = _max_abs_diff(pred_a, pred_b)
     rep = Reproduction(
         original_run_id=manifest["run_id"],
