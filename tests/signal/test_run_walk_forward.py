@@ -56,25 +56,21 @@ def test_run_walk_forward_with_gap_and_lags(tmp_path):
         assert col in text
 
 
-def test_walk_forward_options_without_time_are_a_usage_error(tmp_path):
-    r = _run("x.csv", "--target", "y", "--gap", "3", cwd=tmp_path)
-    assert r.returncode == 2 and "need --time COL" in r.stderr and r.stderr.count("\n") == 1
+def test_walk_forward_options_without_time_are_a_usage_error(tmp_path, capsys):
+    from mlresearcher.cli import main
+
+    assert main(["run", "x.csv", "--target", "y", "--gap", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "need --time COL" in err and err.count("\n") == 1
 
 
-def test_a_missing_entity_column_is_named(tmp_path):
+def test_a_missing_entity_column_is_named(tmp_path, capsys):
+    from mlresearcher.cli import main
+
     df, _ = load_dataset("nyse_log_volume")
     data = tmp_path / "nyse.csv"
     df.iloc[:100].to_csv(data, index=False)
-    r = _run(
-        str(data),
-        "--target",
-        "log_volume",
-        "--time",
-        "date",
-        "--entity",
-        "ticker",
-        "--max-trials",
-        "1",
-        cwd=tmp_path,
-    )
-    assert r.returncode == 2 and "--entity column 'ticker' not found" in r.stderr
+    args = ["run", str(data), "--target", "log_volume", "--time", "date", "--entity", "ticker"]
+    assert main([*args, "--max-trials", "1", "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "--entity column 'ticker' not found" in err and err.count("\n") == 1

@@ -72,7 +72,7 @@ def test_signal_study_from_a_spec_writes_its_report(tmp_path):
     assert html.count("<svg") == 2 and "Honesty" in html and "Sharpe" in html
 
 
-def test_bad_signal_spec_is_one_line(tmp_path):
+def test_bad_signal_spec_is_one_line(tmp_path, capsys):
     df, _ = load_dataset("nyse_log_volume")
     data = tmp_path / "nyse.parquet"
     df.iloc[:100].to_parquet(data)
@@ -80,13 +80,11 @@ def test_bad_signal_spec_is_one_line(tmp_path):
     spec.write_text(
         textwrap.dedent(SPEC.format(data=data)).replace("log_volatility]", "volatility]")
     )
-    r = subprocess.run(
-        [sys.executable, "-m", "mlresearcher.cli", "study", str(spec)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "'volatility'" in r.stderr
+    from mlresearcher.cli import main
+
+    assert main(["study", str(spec), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'volatility'" in err
     from mlresearcher.signal.research import parse_signal_spec
 
     with pytest.raises(SpecError, match="needs data"):
