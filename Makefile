@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test lint format clean bench-profile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,5 +32,16 @@ format: install
 	$(VENV)/bin/ruff format src tests benchmarks
 	$(VENV)/bin/ruff check --fix src tests benchmarks
 
+# ydata-profiling goes into its own venv: it is only the benchmark's yardstick, never a dependency
+YDATA_VENV := .venv-ydata
+$(YDATA_VENV)/.installed:
+	$(PYTHON) -m venv $(YDATA_VENV)
+	$(YDATA_VENV)/bin/pip install --quiet --upgrade pip
+	$(YDATA_VENV)/bin/pip install --quiet ydata-profiling pyarrow setuptools
+	touch $@
+
+bench-profile: install $(YDATA_VENV)/.installed
+	$(PY) benchmarks/profile_speed.py --ydata $(YDATA_VENV)/bin/python --ydata-rows 100000
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(YDATA_VENV) runs .pytest_cache

@@ -142,6 +142,19 @@ def split_target(df: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series
     return df.drop(columns=[name]), df[name]
 
 
+def _fingerprint(X_kept: pd.DataFrame, y: pd.Series, keep: np.ndarray, target_name: str) -> str:
+    y_kept = y.reset_index(drop=True)[keep].reset_index(drop=True).rename(target_name)
+    return data_hash(pd.concat([X_kept, y_kept], axis=1))
+
+
+def run_data_hash(X: pd.DataFrame, y: pd.Series, task: str | None = None) -> str:
+    """The data hash ``run`` records for features ``X`` and target ``y`` (rows with a target)."""
+    target_name = str(y.name) if y.name is not None else "target"
+    _, keep = encode_target(y.reset_index(drop=True), target_name, task)
+    X = X.reset_index(drop=True)
+    return _fingerprint(X.loc[keep].reset_index(drop=True), y, keep, target_name)
+
+
 def run(
     X: pd.DataFrame,
     y: pd.Series,
@@ -166,6 +179,8 @@ def run(
     X = X.reset_index(drop=True)
     if not keep.all():
         X = X.loc[keep].reset_index(drop=True)
+    # the fingerprint of the input data (before derived features): what reproduce checks
+    dhash = _fingerprint(X, y, keep, target_name)
     metric = get_metric(config.metric, target.task)
     if config.lags or config.rolling or config.entity:
         from mlresearcher.signal.features import features_for_run
@@ -195,6 +210,19 @@ def run(
     infos, role_findings = infer_roles(X, exclude=fixed)
     findings += role_findings
     schema = build_schema(X, infos)
+    # -- profile: reports findings only; it changes no feature, so nothing reaches the folds
+    from mlresearcher.profile import in_run_sample, profile_features
+
+    profile = profile_features(
+        X,
+        target,
+        infos=infos,
+        time_column=config.time,
+        seed=config.seed,
+        **in_run_sample(config.time_limit),
+    )
+    seen = {(f.code, f.column) for f in findings}
+    findings += [f for f in profile.findings if (f.code, f.column) not in seen]
     Xp = prepare_features(X, schema)
     # -- protocol
     protocol = make_protocol(
@@ -227,11 +255,6 @@ def run(
     # -- store
     run_id = run_id or new_run_id()
     run_dir = Path(out_dir) / run_id if out_dir is not None else None
-    dhash = data_hash(
-        pd.concat(
-            [X, y.reset_index(drop=True)[keep].reset_index(drop=True).rename(target_name)], axis=1
-        )
-    )
     if store is not None:
         store.create_run(
             run_id,
@@ -322,6 +345,7 @@ def run(
         result,
         wall,
         oof,
+        extra={"profile": profile.to_dict()},
     )
     rr.extra["inputs"] = {"X": X, "Xp": Xp}  # for AutoModel.report()
     if do_analysis:
