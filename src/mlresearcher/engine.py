@@ -24,11 +24,13 @@ import numpy as np
 import pandas as pd
 
 from mlresearcher import __version__
+from mlresearcher.data.compact import LARGE_ROWS, compact_features
 from mlresearcher.data.io import data_hash
 from mlresearcher.data.protocol import Protocol, make_protocol
 from mlresearcher.data.schema import Schema, build_schema, infer_roles, prepare_features
 from mlresearcher.data.task import Target, encode_target, find_target_column
 from mlresearcher.errors import ConfigError, DataError
+from mlresearcher.execution import make_executor
 from mlresearcher.findings import Finding
 from mlresearcher.metrics import Metric, get_metric
 from mlresearcher.models.registry import get_families
@@ -55,6 +57,9 @@ class RunConfig:
     n_jobs: int = 2
     ensemble_rounds: int = 40
     keep_top: int = 12
+    cluster: str | None = None  # where trials run; see mlresearcher.execution.make_executor
+    trial_timeout: float | None = None  # seconds per trial (isolated executors)
+    trial_memory: float | None = None  # MB of private memory per trial (isolated executors)
 
     def validate(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:
@@ -71,6 +76,9 @@ class RunConfig:
             raise ConfigError("use either --group or --time, not both")
         if self.families is not None:
             get_families(self.families)
+        from mlresearcher.execution import check_executor_options
+
+        check_executor_options(self.cluster, self.trial_timeout, self.trial_memory)
 
 
 @dataclass
@@ -137,8 +145,14 @@ def run(
     clock_start: float | None = None,
     progress: Any = None,
     run_id: str | None = None,
+    resume: list[TrialResult] | None = None,
 ) -> RunResult:
-    """Run a campaign on features ``X`` and target ``y``; save it when ``out_dir`` is set."""
+    """Run a campaign on features ``X`` and target ``y``; save it when ``out_dir`` is set.
+
+    ``resume``: the finished trials of run ``run_id``, interrupted earlier (see
+    :mod:`mlresearcher.commands.resume`); the campaign continues from them in the same store
+    and run directory.
+    """
     start = clock_start if clock_start is not None else time.monotonic()
     config.validate()
     target_name = str(y.name) if y.name is not None else "target"
@@ -165,6 +179,8 @@ def run(
     findings += role_findings
     schema = build_schema(X, infos)
     Xp = prepare_features(X, schema)
+    if len(Xp) > LARGE_ROWS:  # large data: category codes and float32 where exact
+        Xp = compact_features(Xp, schema)
     # -- protocol
     protocol = make_protocol(
         target.y,
@@ -190,7 +206,15 @@ def run(
             [X, y.reset_index(drop=True)[keep].reset_index(drop=True).rename(target_name)], axis=1
         )
     )
-    if store is not None:
+    if resume is not None and store is not None:
+        stored = store.get_run(run_id)
+        if stored.get("data_hash") and stored["data_hash"] != dhash:
+            raise DataError(
+                f"the data of run {run_id} changed since it started (hash differs); resume"
+                " needs the same data: restore the file or start a new run"
+            )
+        store.update_run(run_id, status="running", finished_at=None)
+    elif store is not None:
         store.create_run(
             run_id,
             target=target_name,
@@ -204,7 +228,15 @@ def run(
             config=asdict(config),
         )
 
+    from mlresearcher.store.checkpoints import TrialCheckpoints
+
+    checkpoints = TrialCheckpoints(run_dir) if run_dir is not None else None
+    if checkpoints is not None and resume:
+        checkpoints.saved = {t.number for t in resume if t.models is not None}
+
     def on_trial(res: TrialResult, camp: Campaign) -> None:
+        if checkpoints is not None:  # the models first, then the row that points at them
+            checkpoints.sync(camp.trials)
         if store is not None:
             store.record_trial(run_id, res.record())
         if progress is not None:
@@ -227,6 +259,9 @@ def run(
             start=start,
             max_trials=config.max_trials,
         )
+    executor = make_executor(
+        config.cluster, config.trial_timeout, config.trial_memory, store=store, run_id=run_id
+    )
     try:
         campaign = Campaign(
             Xp,
@@ -244,9 +279,12 @@ def run(
             ensemble_rounds=config.ensemble_rounds,
             on_trial=on_trial,
             on_start=on_start,
+            executor=executor,
+            prior=resume,
         )
         result = campaign.run()
     except BaseException as e:
+        executor.close()
         if store is not None:
             status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
             store.finish_run(run_id, status=status, summary={"error": f"{type(e).__name__}: {e}"})
@@ -293,6 +331,8 @@ def run(
             command=command,
             store_url=store.url if store else None,
         )
+        if checkpoints is not None:
+            checkpoints.remove_all()  # model.joblib now holds every model that matters
         rr.wall_time = time.monotonic() - start
         result.timings["saving"] = round(rr.wall_time - result.timings["until_saving"], 3)
     if store is not None:
