@@ -38,21 +38,32 @@ def test_a_run_killed_mid_campaign_resumes_without_losing_or_rerunning_trials(tm
     data = tmp_path / "credit.csv"
     df.to_csv(data, index=False)
     out = tmp_path / "runs"
-    cmd = CLI + ["run", str(data), "--target", "Status", "--time-limit", "90", "--out", str(out)]
-    cmd += ["--families", "linear,lightgbm,knn,hist_gb", "-q"]
+    cmd = CLI + ["run", str(data), "--target", "Status", "--max-trials", "12", "--out", str(out)]
+    cmd += [
+        "--families",
+        "linear,lightgbm,knn",
+        "--folds",
+        "3",
+        "--repeats",
+        "1",
+        "--n-jobs",
+        "1",
+        "-q",
+    ]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
     try:
         end = time.monotonic() + 90
         run_id, before = None, []
-        while time.monotonic() < end and len(before) < 5:
+        while time.monotonic() < end and len(before) < 4:
             assert proc.poll() is None, proc.stderr.read().decode()
             time.sleep(0.2)
             run_id, before = _trials(out)
-        assert len(before) >= 5, "the run recorded too few trials to kill it mid-campaign"
+        assert 4 <= len(before) < 12, "the run recorded too few trials to kill it mid-campaign"
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     _, before = _trials(out)  # whatever landed up to the kill
     store = Store(default_store_url(out))
@@ -62,7 +73,7 @@ def test_a_run_killed_mid_campaign_resumes_without_losing_or_rerunning_trials(tm
     assert checkpoints, "complete trials should have checkpointed fold models"
 
     res = subprocess.run(
-        CLI + ["resume", run_id[:12], "--out", str(out), "--time-limit", "15", "--json"],
+        CLI + ["resume", run_id[:12], "--out", str(out), "--json"],
         capture_output=True,
         timeout=120,
     )
@@ -71,12 +82,10 @@ def test_a_run_killed_mid_campaign_resumes_without_losing_or_rerunning_trials(tm
     assert summary["resumed_trials"] == len(before)
     _, after = _trials(out)
     numbers = [t["number"] for t in after]
-    assert len(numbers) == len(set(numbers))  # no duplicate trial
+    assert numbers == list(range(12))  # the budget of 12 trials, none lost, none twice
     by_number = {t["number"]: t for t in after}
     for t in before:  # kept exactly as recorded: not re-run, not lost
         assert by_number[t["number"]] == t
-    new = [t for t in after if t["number"] > max(b["number"] for b in before)]
-    assert new, "the resumed campaign should run further trials"
     # a family default finished before the kill is not run again
     defaults = [
         (t["family"], json.dumps(t["params"], sort_keys=True))
@@ -97,3 +106,16 @@ def test_a_run_killed_mid_campaign_resumes_without_losing_or_rerunning_trials(tm
     )
     assert pred.returncode == 0, pred.stderr.decode()[-2000:]
     print(f"resume: {len(before)} trials before the kill, {len(after)} after resume")
+
+
+def test_the_default_resume_budget_is_what_the_run_had_left():
+    from types import SimpleNamespace
+
+    from mlresearcher.commands.resume import resume_budget
+
+    stored = {"created_at": 1000.0}
+    prior = [SimpleNamespace(finished_at=1030.0), SimpleNamespace(finished_at=1045.0)]
+    assert resume_budget(stored, prior, 120.0, None) == 75.0  # 45 s spent of 120
+    assert resume_budget(stored, prior, 50.0, None) == 5.0  # nearly spent: a floor
+    assert resume_budget(stored, prior, 120.0, 30.0) == 30.0  # --time-limit wins
+    assert resume_budget(stored, prior, None, None) is None  # a --max-trials run

@@ -52,7 +52,7 @@ class Hogging(_SingleConfig):
 def test_hanging_and_hogging_trials_fail_and_the_campaign_goes_on():
     X, target, schema, protocol = small_problem(400)
     families = get_families(["linear"]) + [Hanging(), Hogging()]
-    ex = ProcessExecutor(1, trial_timeout=4.0, memory_limit_mb=300)
+    ex = ProcessExecutor(1, trial_timeout=6.0, memory_limit_mb=120)
     t0 = time.monotonic()
     deadline = t0 + 40
     camp = Campaign(
@@ -81,9 +81,10 @@ def test_hanging_and_hogging_trials_fail_and_the_campaign_goes_on():
     ]
     (hang,) = by_family["hanging"]
     assert hang.status == "failed" and hang.error.startswith("timed out"), hang.error
-    assert 3.5 < hang.finished_at - hang.started_at < 10
+    assert 5.5 < hang.finished_at - hang.started_at < 15
     (hog,) = by_family["hogging"]
     assert hog.status == "failed" and hog.error.startswith("out of memory"), hog.error
-    assert all(t.status == "complete" for t in by_family["linear"])
+    assert by_family["linear"][0].status == "complete"
+    assert all(t.status in ("complete", "pruned") for t in by_family["linear"])
     assert result.ensemble is not None and np.isfinite(result.ensemble.score)
     assert wall < 40  # the budget holds

@@ -29,7 +29,6 @@ from mlresearcher.execution.trial import (
     run_trial,
 )
 
-
 _POLL_S = 0.05
 
 
