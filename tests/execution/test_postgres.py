@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from exec_helpers import MLRESEARCHER, start, stop, write_csv
 
-from mlresearcher.store.db import Store
+from mlresearcher.store.db import Store, engine_url
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -23,7 +23,7 @@ SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 @pytest.fixture
 def pg_url():
     schema = f"t_{secrets.token_hex(5)}"
-    engine = sa.create_engine(SERVER)
+    engine = sa.create_engine(engine_url(SERVER))
     try:
         with engine.begin() as c:
             c.execute(sa.text(f"CREATE SCHEMA {schema}"))
@@ -69,9 +69,9 @@ def test_postgres_store_works_like_sqlite(pg_url, tmp_path):
 
 
 def test_workers_share_one_campaign_through_postgres(pg_url, tmp_path):
-    data = write_csv(tmp_path, 500)
-    common = ["--target", "Status", "--max-trials", "10", "--families", "linear,lightgbm,knn"]
-    common += ["--seed", "3", "--json"]
+    data = write_csv(tmp_path, 400)
+    common = ["--target", "Status", "--max-trials", "8", "--families", "linear,lightgbm,knn"]
+    common += ["--seed", "3", "--folds", "3", "--repeats", "1", "--n-jobs", "1", "--json"]
     workers = [
         start(
             MLRESEARCHER + ["worker", "--store", pg_url, "--max-idle", "120"],
@@ -101,8 +101,8 @@ def test_workers_share_one_campaign_through_postgres(pg_url, tmp_path):
     queue = store.queue_rows(shared["run_id"])
     store.close()
     # every trial exactly once, each claimed once by one worker, and several workers busy
-    assert [t["number"] for t in trials] == list(range(10))
-    assert [q["number"] for q in queue] == list(range(10))
+    assert [t["number"] for t in trials] == list(range(8))
+    assert [q["number"] for q in queue] == list(range(8))
     assert all(q["status"] == "done" and q["attempts"] == 1 for q in queue)
     assert len({q["worker"] for q in queue}) >= 2
     # same trials, same scores as the same campaign run locally

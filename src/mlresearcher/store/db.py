@@ -43,7 +43,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
 from mlresearcher.errors import ConfigError, RunNotFoundError
 
@@ -121,6 +121,17 @@ run_payloads = Table(
 _TRIAL_JSON = ("params", "fold_scores")
 
 
+def engine_url(url: str) -> str:
+    """``url`` with an installed PostgreSQL driver named: a bare ``postgresql://`` means
+    psycopg (v3) to SQLAlchemy 2.1+, but the ``postgres`` extra installs psycopg2."""
+    import importlib.util
+
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
+        if importlib.util.find_spec("psycopg2") is not None:
+            return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    return url
+
+
 def default_store_url(runs_dir: str | Path) -> str:
     """The SQLite database shared by the runs under ``runs_dir``."""
     return f"sqlite:///{Path(runs_dir).resolve() / 'mlresearcher.db'}"
@@ -137,7 +148,7 @@ class Store:
                 kwargs["connect_args"] = {"timeout": 30}
                 if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
                     Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url, **kwargs)
+            self.engine: Engine = create_engine(engine_url(url), **kwargs)
         except (ArgumentError, ImportError, ValueError) as e:
             raise ConfigError(
                 f"invalid store URL {url!r}: {e}; use an SQLAlchemy URL such as sqlite:///runs.db"
@@ -145,7 +156,11 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            metadata.create_all(self.engine)
+            try:
+                metadata.create_all(self.engine)
+            except (IntegrityError, ProgrammingError):
+                # another process created the tables at the same moment; they exist now
+                metadata.create_all(self.engine)
         except OperationalError as e:
             raise ConfigError(
                 f"cannot open the store {url!r}: {str(e.orig).strip().splitlines()[0]}"
