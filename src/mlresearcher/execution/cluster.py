@@ -30,6 +30,8 @@ from mlresearcher.execution.trial import (
 )
 
 _POLL_S = 0.05
+#: times a trial lost by the cluster (not failed by its model) is submitted again
+MAX_RETRIES = 2
 
 
 def _import_distributed() -> Any:
@@ -79,6 +81,9 @@ class DaskExecutor(Executor):
         self._prefix = f"trial-{secrets.token_hex(4)}"
         self._futures: dict[Any, TrialJob] = {}
         self._data_future: Any = None
+        self._data: TrialData | None = None
+        self._attempts: dict[int, int] = {}
+        self._where: dict[Any, str | None] = {}
 
     @property
     def slots(self) -> int:  # type: ignore[override]
@@ -87,12 +92,38 @@ class DaskExecutor(Executor):
         return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
     def start(self, data: TrialData) -> None:
+        self._data = data
         self._data_future = self.client.scatter(data, broadcast=True, hash=False)
 
-    def submit(self, job: TrialJob) -> None:
+    def submit(self, job: TrialJob, attempt: int = 0) -> None:
         key = job.key or f"{self._prefix}-{job.number}"
-        fut = self.client.submit(run_trial, self._data_future, job, key=key, pure=False)
+        if attempt:
+            key += f"-r{attempt}"
+        # One trial per worker thread: left to itself the scheduler may queue two trials on
+        # one worker while another idles, and a lost worker would then cost both.
+        worker = self._free_worker()
+        fut = self.client.submit(
+            run_trial,
+            self._data_future,
+            job,
+            key=key,
+            pure=False,
+            workers=[worker] if worker else None,
+            allow_other_workers=True,
+        )
         self._futures[fut] = job
+        self._where[fut] = worker
+        self._attempts[job.number] = attempt
+
+    def _free_worker(self) -> str | None:
+        workers = self.client.scheduler_info().get("workers", {})
+        busy: dict[str, int] = {}
+        for fut, addr in self._where.items():
+            if addr and fut in self._futures:
+                busy[addr] = busy.get(addr, 0) + 1
+        free = [(busy.get(a, 0) - w.get("nthreads", 1), a) for a, w in workers.items()]
+        free = [f for f in free if f[0] < 0]
+        return min(free)[1] if free else None
 
     def in_flight(self) -> int:
         return len(self._futures)
@@ -107,9 +138,19 @@ class DaskExecutor(Executor):
             time.sleep(_POLL_S)
         out = []
         for fut, job in list(self._futures.items()):
-            if fut.done():
-                del self._futures[fut]
-                out.append(self._result(fut, job))
+            if not fut.done():
+                continue
+            del self._futures[fut]
+            self._where.pop(fut, None)
+            if fut.status != "finished" and self._attempts.get(job.number, 0) < MAX_RETRIES:
+                # The cluster lost the trial (its worker, or the data it needed): run it
+                # again, re-sending the data if no worker holds it any more. A trial's own
+                # errors never get here: run_trial returns them as failed results.
+                if self._data_future.status != "finished" and self._data is not None:
+                    self._data_future = self.client.scatter(self._data, broadcast=True, hash=False)
+                self.submit(job, self._attempts.get(job.number, 0) + 1)
+                continue
+            out.append(self._result(fut, job))
         return sorted(out, key=lambda r: r.number)
 
     def _result(self, fut: Any, job: TrialJob) -> TrialResult:
@@ -129,6 +170,7 @@ class DaskExecutor(Executor):
                 fut.cancel()
                 out.append(failed_result(job, reason))
         self._futures.clear()
+        self._where.clear()
         return out
 
     def close(self) -> None:
