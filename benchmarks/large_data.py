@@ -106,12 +106,26 @@ def main() -> None:
     if not data.exists():
         df = generate(args.rows)
         df.to_parquet(data, index=False)
-        print(f"generated {df.shape[0]:,} rows x {df.shape[1] - 1} features in"
-              f" {time.monotonic() - t0:.0f}s -> {data} ({data.stat().st_size / 2**20:.0f} MB)",
-              flush=True)
+        print(
+            f"generated {df.shape[0]:,} rows x {df.shape[1] - 1} features in"
+            f" {time.monotonic() - t0:.0f}s -> {data} ({data.stat().st_size / 2**20:.0f} MB)",
+            flush=True,
+        )
         del df
-    cmd = [sys.executable, "-m", "mlresearcher.cli", "run", str(data), "--target", "happy",
-           "--time-limit", str(args.seconds), "--out", str(out / "runs"), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlresearcher.cli",
+        "run",
+        str(data),
+        "--target",
+        "happy",
+        "--time-limit",
+        str(args.seconds),
+        "--out",
+        str(out / "runs"),
+        "--json",
+    ]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stop, box = threading.Event(), {}

@@ -259,8 +259,13 @@ def run(
             start=start,
             max_trials=config.max_trials,
         )
+    cluster = config.cluster
+    if cluster is None and len(Xp) > LARGE_ROWS and config.time_limit is not None:
+        # large data: one isolated process, so a trial still running at the time limit can
+        # be stopped (in process only iterative learners stop by themselves)
+        cluster = "processes:1"
     executor = make_executor(
-        config.cluster, config.trial_timeout, config.trial_memory, store=store, run_id=run_id
+        cluster, config.trial_timeout, config.trial_memory, store=store, run_id=run_id
     )
     try:
         campaign = Campaign(

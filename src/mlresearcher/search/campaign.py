@@ -236,7 +236,9 @@ class Campaign:
                     break
                 # 2. take finished trials
                 results = executor.wait(self._wait_timeout())
-                if not results and self._past_hard_stop():
+                if not results and self._past_hard_stop() and self.incumbent() is not None:
+                    # (with no model at all yet, the first trials are awaited: a run that ends
+                    # late with a model beats one that ends on time with none)
                     results = executor.abandon("stopped: still running at the time limit")
                 for r in results:
                     if deterministic:
