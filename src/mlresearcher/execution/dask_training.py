@@ -72,11 +72,30 @@ def fit_distributed(
     learning_rate: float = 0.1,
 ) -> DistributedFit:
     """Train ``family`` on ``ddf`` over ``client``'s workers; score it on a holdout."""
+    with client.as_current():  # every compute below goes to this cluster
+        return _fit(ddf, target, client, family, task, holdout, seed, n_estimators, learning_rate)
+
+
+def _fit(
+    ddf: Any,
+    target: str,
+    client: Any,
+    family: str,
+    task: str | None,
+    holdout: float,
+    seed: int,
+    n_estimators: int,
+    learning_rate: float,
+) -> DistributedFit:
     if family not in FAMILIES:
         raise ConfigError(f"distributed training supports {', '.join(FAMILIES)}, not {family!r}")
     ddf = ddf.dropna(subset=[target])
     features = [c for c in ddf.columns if c != target]
-    strings = [c for c in features if ddf[c].dtype == object or str(ddf[c].dtype) == "string"]
+    strings = [
+        c
+        for c in features
+        if ddf[c].dtype == object or str(ddf[c].dtype).startswith(("string", "str"))
+    ]
     if strings:
         ddf[strings] = ddf[strings].astype(str).replace({"None": None, "nan": None, "<NA>": None})
         ddf = ddf.categorize(columns=strings)
@@ -84,7 +103,9 @@ def fit_distributed(
     ddf[numbers] = ddf[numbers].astype("float32")
     y_dtype = ddf[target].dtype
     if task is None:
-        task = "regression" if np.issubdtype(np.dtype(y_dtype), np.floating) else "classification"
+        import pandas as pd
+
+        task = "regression" if pd.api.types.is_float_dtype(y_dtype) else "classification"
     classes = None
     if task != "regression":
         classes = sorted(ddf[target].dropna().unique().compute().tolist(), key=str)
