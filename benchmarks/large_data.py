@@ -98,6 +98,12 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=float, default=300)
     ap.add_argument("--out", default="/tmp/mlresearcher-large")
+    ap.add_argument(
+        "--autogluon",
+        metavar="PYTHON",
+        help="instead, run AutoGluon (TabularPredictor, same data and time limit) with this"
+        " interpreter and measure it the same way",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,6 +132,18 @@ def main() -> None:
         str(out / "runs"),
         "--json",
     ]
+    if args.autogluon:
+        code = (
+            "import sys, json, time, pandas as pd\n"
+            "from autogluon.tabular import TabularPredictor\n"
+            "t = time.monotonic(); df = pd.read_parquet(sys.argv[1])\n"
+            "p = TabularPredictor(label='happy', path=sys.argv[3], verbosity=0)\n"
+            "p.fit(df, time_limit=float(sys.argv[2]))\n"
+            "lb = p.leaderboard(silent=True)\n"
+            "print(json.dumps({'n_models': len(lb), 'best_model': p.model_best,"
+            " 'best_val_score': float(lb['score_val'].max()), 'fit_wall': time.monotonic() - t}))\n"
+        )
+        cmd = [args.autogluon, "-c", code, str(data), str(args.seconds), str(out / "ag")]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stop, box = threading.Event(), {}
@@ -138,7 +156,24 @@ def main() -> None:
     if proc.returncode != 0:
         print(stderr.decode()[-3000:])
         raise SystemExit(proc.returncode)
-    summary = json.loads(stdout)
+    summary = json.loads(stdout.decode().strip().splitlines()[-1])
+    maxrss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if args.autogluon:
+        print(
+            json.dumps(
+                {
+                    "system": "autogluon",
+                    "rows": args.rows,
+                    "time_limit_s": args.seconds,
+                    "wall_s": round(wall, 1),
+                    "peak_rss_tree_mb": round(box.get("peak", 0) / 2**20),
+                    "peak_rss_child_maxrss_mb": round(maxrss_mb),
+                    **summary,
+                },
+                indent=2,
+            )
+        )
+        return
     maxrss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     lb = summary["leaderboard"]
     result = {
