@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--json", action="store_true", help="print one JSON object with the result at the end"
     )
+    from mlresearcher.commands import _execution
+
+    _execution.add_options(r)  # --cluster, --trial-timeout, --trial-memory
 
     pr = sub.add_parser("predict", help="score new data with a finished run's model")
     pr.add_argument("run", help="run directory (runs/<run-id>) or a run id under --runs")
@@ -251,6 +254,7 @@ def _store(out: str, url: str | None, create: bool = True):
 
 
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
+    from mlresearcher.commands import _execution
     from mlresearcher.data.io import read_table
     from mlresearcher.engine import RunConfig, run, split_target
     from mlresearcher.progress import LiveProgress, NullProgress
@@ -280,6 +284,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         rolling=args.rolling,
         n_jobs=args.n_jobs,
         sensitive=args.sensitive,
+        **_execution.config_fields(args),
     )
     config.validate()
     df = read_table(args.data)

@@ -24,11 +24,13 @@ import numpy as np
 import pandas as pd
 
 from mlresearcher import __version__
+from mlresearcher.data.compact import LARGE_ROWS, compact_features
 from mlresearcher.data.io import data_hash
 from mlresearcher.data.protocol import Protocol, make_protocol
 from mlresearcher.data.schema import Schema, build_schema, infer_roles, prepare_features
 from mlresearcher.data.task import Target, encode_target, find_target_column
 from mlresearcher.errors import ConfigError, DataError
+from mlresearcher.execution import make_executor
 from mlresearcher.findings import Finding
 from mlresearcher.metrics import Metric, get_metric
 from mlresearcher.models.registry import get_families
@@ -65,6 +67,9 @@ class RunConfig:
     keep_top: int = 12
     sensitive: list[str] | None = None  # columns whose groups the fairness analysis compares
     analysis: bool = True  # run the analysis stage and write the report (with a run dir)
+    cluster: str | None = None  # where trials run; see mlresearcher.execution.make_executor
+    trial_timeout: float | None = None  # seconds per trial (isolated executors)
+    trial_memory: float | None = None  # MB of private memory per trial (isolated executors)
 
     def validate(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:
@@ -88,6 +93,9 @@ class RunConfig:
             )
         if self.families is not None:
             get_families(self.families)
+        from mlresearcher.execution import check_executor_options
+
+        check_executor_options(self.cluster, self.trial_timeout, self.trial_memory)
 
 
 @dataclass
@@ -167,8 +175,14 @@ def run(
     clock_start: float | None = None,
     progress: Any = None,
     run_id: str | None = None,
+    resume: list[TrialResult] | None = None,
 ) -> RunResult:
-    """Run a campaign on features ``X`` and target ``y``; save it when ``out_dir`` is set."""
+    """Run a campaign on features ``X`` and target ``y``; save it when ``out_dir`` is set.
+
+    ``resume``: the finished trials of run ``run_id``, interrupted earlier (see
+    :mod:`mlresearcher.commands.resume`); the campaign continues from them in the same store
+    and run directory.
+    """
     start = clock_start if clock_start is not None else time.monotonic()
     config.validate()
     target_name = str(y.name) if y.name is not None else "target"
@@ -224,6 +238,8 @@ def run(
     seen = {(f.code, f.column) for f in findings}
     findings += [f for f in profile.findings if (f.code, f.column) not in seen]
     Xp = prepare_features(X, schema)
+    if len(Xp) > LARGE_ROWS:  # large data: category codes and float32 where exact
+        Xp = compact_features(Xp, schema)
     # -- protocol
     protocol = make_protocol(
         target.y,
@@ -255,7 +271,15 @@ def run(
     # -- store
     run_id = run_id or new_run_id()
     run_dir = Path(out_dir) / run_id if out_dir is not None else None
-    if store is not None:
+    if resume is not None and store is not None:
+        stored = store.get_run(run_id)
+        if stored.get("data_hash") and stored["data_hash"] != dhash:
+            raise DataError(
+                f"the data of run {run_id} changed since it started (hash differs); resume"
+                " needs the same data: restore the file or start a new run"
+            )
+        store.update_run(run_id, status="running", finished_at=None)
+    elif store is not None:
         store.create_run(
             run_id,
             target=target_name,
@@ -269,7 +293,15 @@ def run(
             config=asdict(config),
         )
 
+    from mlresearcher.store.checkpoints import TrialCheckpoints
+
+    checkpoints = TrialCheckpoints(run_dir) if run_dir is not None else None
+    if checkpoints is not None and resume:
+        checkpoints.saved = {t.number for t in resume if t.models is not None}
+
     def on_trial(res: TrialResult, camp: Campaign) -> None:
+        if checkpoints is not None:  # the models first, then the row that points at them
+            checkpoints.sync(camp.trials)
         if store is not None:
             store.record_trial(run_id, res.record())
         if progress is not None:
@@ -292,6 +324,14 @@ def run(
             start=start,
             max_trials=config.max_trials,
         )
+    cluster = config.cluster
+    if cluster is None and len(Xp) > LARGE_ROWS and config.time_limit is not None:
+        # large data: one isolated process, so a trial still running at the time limit can
+        # be stopped (in process only iterative learners stop by themselves)
+        cluster = "processes:1"
+    executor = make_executor(
+        cluster, config.trial_timeout, config.trial_memory, store=store, run_id=run_id
+    )
     try:
         campaign = Campaign(
             Xp,
@@ -309,9 +349,12 @@ def run(
             ensemble_rounds=config.ensemble_rounds,
             on_trial=on_trial,
             on_start=on_start,
+            executor=executor,
+            prior=resume,
         )
         result = campaign.run()
     except BaseException as e:
+        executor.close()
         if store is not None:
             status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
             store.finish_run(run_id, status=status, summary={"error": f"{type(e).__name__}: {e}"})
@@ -386,6 +429,8 @@ def run(
             write_analysis(run_dir, rr.extra["analysis"])
             write_report(run_dir)
             result.timings["report"] = round(time.monotonic() - t_report, 3)
+        if checkpoints is not None:
+            checkpoints.remove_all()  # model.joblib now holds every model that matters
         rr.wall_time = time.monotonic() - start
         result.timings["saving"] = round(rr.wall_time - result.timings["until_saving"], 3)
     if store is not None:

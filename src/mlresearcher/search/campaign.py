@@ -11,7 +11,11 @@ Order of work:
 3. **Early stopping of hopeless candidates.** After two folds, a trial that is worse than
    the incumbent on every fold so far, by more than the incumbent's fold-to-fold standard
    deviation, is pruned.
-4. **Budget.** A trial starts only when all its folds are expected to fit before the
+4. **Large data.** Above ``LARGE_ROWS`` rows (where the protocol is already a holdout),
+   every family's default first runs on a random ``SUBSAMPLE_ROWS``-row subsample of the
+   training rows (origin ``subsample``, validated on the same holdout rows): a useful model
+   and fold-time estimates within seconds, before the full-data portfolio.
+5. **Budget.** A trial starts only when all its folds are expected to fit before the
    search deadline (fold time from the family's earlier trials, or scaled from a cheaper
    family by relative cost), and each further fold only when it is expected to fit; iterative learners
    also stop at the deadline on their own. With ``max_trials`` and no time limit nothing
@@ -20,22 +24,24 @@ Order of work:
 
 from __future__ import annotations
 
-import math
+import json
 import time
-import traceback
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mlresearcher.data.compact import LARGE_ROWS
 from mlresearcher.data.protocol import Protocol
 from mlresearcher.data.schema import Schema
 from mlresearcher.data.task import Target
+from mlresearcher.execution.base import Executor
+from mlresearcher.execution.trial import TrialData, TrialJob, TrialResult
 from mlresearcher.metrics import Metric
-from mlresearcher.models.base import FitContext, ModelFamily, predict_scores
+from mlresearcher.models.base import FitContext, ModelFamily
 from mlresearcher.search.ensemble import EnsembleSelection, fold_scores, select_ensemble
 
 #: Order of the families' first (default) configurations: the usually strongest and cheap
@@ -53,54 +59,8 @@ PORTFOLIO_ORDER = (
 )
 
 
-@dataclass
-class TrialResult:
-    number: int
-    family: str
-    params: dict[str, Any]
-    origin: str  # default (a family's default config) | portfolio | search
-    status: str = "running"  # complete | pruned | failed | skipped
-    fold_scores: list[float] = field(default_factory=list)
-    fit_time: float = 0.0
-    predict_time: float = 0.0
-    started_at: float = 0.0
-    finished_at: float = 0.0
-    error: str | None = None
-    oof: np.ndarray | None = None  # (repeats, n[, k]); NaN where not validated
-    models: list[Any] | None = None
-
-    @property
-    def name(self) -> str:
-        return f"{self.family}#{self.number}"
-
-    @property
-    def score(self) -> float | None:
-        s = [v for v in self.fold_scores if not math.isnan(v)]
-        return float(np.mean(s)) if s else None
-
-    @property
-    def score_std(self) -> float | None:
-        s = [v for v in self.fold_scores if not math.isnan(v)]
-        return float(np.std(s, ddof=1)) if len(s) > 1 else None
-
-    def record(self) -> dict[str, Any]:
-        """The row stored for this trial."""
-        return {
-            "number": self.number,
-            "family": self.family,
-            "origin": self.origin,
-            "params": self.params,
-            "status": self.status,
-            "score": self.score if self.status == "complete" else None,
-            "score_std": self.score_std if self.status == "complete" else None,
-            "fold_scores": [None if math.isnan(v) else v for v in self.fold_scores],
-            "n_folds_done": len(self.fold_scores),
-            "fit_time": round(self.fit_time, 4),
-            "predict_time": round(self.predict_time, 4),
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "error": self.error,
-        }
+#: training rows of the subsampled first look at large data
+SUBSAMPLE_ROWS = 50_000
 
 
 @dataclass
@@ -134,6 +94,8 @@ class Campaign:
         on_trial: Callable[[TrialResult, Campaign], None] | None = None,
         on_start: Callable[[int, str, Campaign], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        executor: Executor | None = None,
+        prior: list[TrialResult] | None = None,
     ) -> None:
         self.X, self.target, self.schema, self.protocol, self.metric = (
             X,
@@ -159,7 +121,8 @@ class Campaign:
             deadline=deadline,
         )
         self.families = self._usable(families)
-        self._fold_cache: dict[int, tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]] = {}
+        self.executor = executor
+        self.prior = sorted(prior or [], key=lambda t: t.number)
         self._fold_repeat = self._fold_repeats()
         self._fold_times: dict[str, list[float]] = {}
         self._spaces: dict[str, dict[str, Any]] = {}
@@ -183,23 +146,14 @@ class Campaign:
         k = self.protocol.n_splits
         return [i // k if self.protocol.n_repeats > 1 else 0 for i in range(self.protocol.n_folds)]
 
-    def _fold(self, i: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
-        if i not in self._fold_cache:
-            tr, va = self.protocol.folds[i]
-            self._fold_cache[i] = (
-                self.X.iloc[tr].reset_index(drop=True),
-                self.y[tr],
-                self.X.iloc[va].reset_index(drop=True),
-                self.y[va],
-            )
-        return self._fold_cache[i]
-
     def _portfolio(self) -> list[tuple[ModelFamily, dict[str, Any], str]]:
         """Portfolio trials in order: every family's default, then second configs, ..."""
         rank = {name: i for i, name in enumerate(PORTFOLIO_ORDER)}
         ordered = sorted(self.families, key=lambda f: (rank.get(f.name, len(rank)), f.cost))
         per_family = [(f, f.default_configs(self.ctx)) for f in ordered]
         out = []
+        if self.ctx.n_rows > LARGE_ROWS:
+            out += [(fam, dict(configs[0]), "subsample") for fam, configs in per_family if configs]
         depth = max(len(c) for _, c in per_family)
         for r in range(depth):
             for fam, configs in per_family:
@@ -209,65 +163,198 @@ class Campaign:
 
     # the loop ----------------------------------------------------------------------------------
     def run(self) -> CampaignResult:
+        """Search until the budget is spent, then ensemble.
+
+        Trials go to the executor (in process by default). With a parallel executor and a
+        time limit, free slots are filled at once, and the sampler treats running trials as
+        a constant liar. Without a time limit (``max_trials`` only) the campaign stays
+        deterministic whatever the executor: a trial that depends on earlier results (a
+        prunable or a sampled one) starts only when every earlier trial is in, and results
+        are taken in trial-number order; only family defaults run ahead in parallel.
+        """
         import optuna
+
+        from mlresearcher.execution.local import InProcessExecutor
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(
-            seed=self.seed, multivariate=True, group=True, n_startup_trials=5
+            seed=self.seed + len(self.prior),
+            multivariate=True,
+            group=True,
+            n_startup_trials=5,
+            constant_liar=True,
         )
         study = optuna.create_study(direction="minimize", sampler=sampler)
         names = [f.name for f in self.families]
         by_name = {f.name: f for f in self.families}
         queue = self._portfolio()
-        stopped = "search space exhausted"
-        number = 0
-        while True:
-            if self.max_trials is not None and number >= self.max_trials:
-                stopped = f"reached --max-trials {self.max_trials}"
-                break
-            if self.deadline is not None and self.clock() >= self.deadline:
-                stopped = "time limit"
-                break
-            ot = None
-            if queue:
-                fam, params, origin = queue.pop(
-                    0
-                )  # run exactly as configured; the sampler learns afterwards
-                prunable = origin != "default"
-            else:
-                ot = study.ask()
-                fam = by_name[ot.suggest_categorical("family", names)]
-                params = fam.search_space(ot, self.ctx)
-                prunable, origin = True, "search"
-            if self.deadline is not None and not self._fits_in_time(fam):
-                # Too slow for what is left: tell the sampler nothing useful and try another.
-                if ot is not None:
-                    study.tell(ot, state=optuna.trial.TrialState.FAIL)
-                if not queue and all(not self._fits_in_time(f) for f in self.families):
-                    stopped = "time limit (no family fits in the time left)"
+        number = self._restore(study, names, queue)
+        executor = self.executor or InProcessExecutor(self.clock)
+        deterministic = self.deadline is None
+        asked: dict[int, tuple[Any, ModelFamily, dict[str, Any]]] = {}
+        ready: dict[int, TrialResult] = {}
+        next_in_order = number
+        stopped: str | None = None
+        executor.start(self._trial_data())
+        try:
+            while True:
+                # 1. fill the free slots
+                while stopped is None and len(asked) < max(1, executor.slots):
+                    if self.max_trials is not None and number >= self.max_trials:
+                        stopped = f"reached --max-trials {self.max_trials}"
+                        break
+                    if self.deadline is not None and self.clock() >= self.deadline:
+                        stopped = "time limit"
+                        break
+                    if deterministic and asked and not (queue and queue[0][2] in _FIXED):
+                        break  # the next trial depends on the results in flight
+                    ot = None
+                    if queue:
+                        # run exactly as configured; the sampler learns afterwards
+                        fam, params, origin = queue.pop(0)
+                        prunable = origin not in _FIXED
+                    else:
+                        ot = study.ask()
+                        fam = by_name[ot.suggest_categorical("family", names)]
+                        params = fam.search_space(ot, self.ctx)
+                        prunable, origin = True, "search"
+                    if self.deadline is not None and not self._fits_in_time(fam):
+                        # Too slow for what is left: tell the sampler nothing useful.
+                        if ot is not None:
+                            study.tell(ot, state=optuna.trial.TrialState.FAIL)
+                        if not queue and all(not self._fits_in_time(f) for f in self.families):
+                            stopped = "time limit (no family fits in the time left)"
+                            break
+                        continue
+                    if self.on_start:
+                        self.on_start(number, fam.name, self)
+                    executor.submit(self._job(number, fam, params, origin, prunable))
+                    asked[number] = (ot, fam, params)
+                    number += 1
+                if not asked:
                     break
-                continue
-            if self.on_start:
-                self.on_start(number, fam.name, self)
-            result = self._run_trial(number, fam, params, origin, prunable)
-            self.trials.append(result)
-            if ot is None:
-                self._teach(study, fam, names, params, result)
-            elif result.status == "complete":
-                study.tell(ot, self.metric.loss(result.score))
-            elif result.status == "pruned":
-                study.tell(ot, state=optuna.trial.TrialState.PRUNED)
-            else:
-                study.tell(ot, state=optuna.trial.TrialState.FAIL)
-            self._retain_models()
-            if self.on_trial:
-                self.on_trial(result, self)
-            number += 1
+                # 2. take finished trials
+                results = executor.wait(self._wait_timeout())
+                if not results and self._past_hard_stop() and self.incumbent() is not None:
+                    # (with no model at all yet, the first trials are awaited: a run that ends
+                    # late with a model beats one that ends on time with none)
+                    results = executor.abandon("stopped: still running at the time limit")
+                for r in results:
+                    if deterministic:
+                        ready[r.number] = r
+                        while next_in_order in ready:
+                            self._take(ready.pop(next_in_order), asked, study, names)
+                            next_in_order += 1
+                    else:
+                        self._take(r, asked, study, names)
+        finally:
+            executor.close()
+        self.trials.sort(key=lambda t: t.number)
         t_search = self.clock()
         ensemble = self._ensemble()
         timings = {"ensemble": round(self.clock() - t_search, 3)}
-        return CampaignResult(self.trials, ensemble, self.notes, stopped, timings)
+        return CampaignResult(
+            self.trials, ensemble, self.notes, stopped or "search space exhausted", timings
+        )
+
+    def _trial_data(self) -> TrialData:
+        return TrialData(
+            X=self.X,
+            y=self.y,
+            folds=list(self.protocol.folds),
+            fold_repeat=self._fold_repeat,
+            n_repeats=self.protocol.n_repeats,
+            metric_name=self.metric.name,
+            ctx=replace(self.ctx, deadline=None),
+            families={f.name: f for f in self.families},
+        )
+
+    def _job(
+        self, number: int, fam: ModelFamily, params: dict[str, Any], origin: str, prunable: bool
+    ) -> TrialJob:
+        inc = self.incumbent()
+        return TrialJob(
+            number=number,
+            family=fam.name,
+            params=params,
+            origin=origin,
+            prunable=prunable,
+            incumbent_fold_scores=tuple(inc.fold_scores) if inc is not None else None,
+            seconds_left=None if self.deadline is None else self.deadline - self.clock(),
+            submitted_wall=time.time(),
+            train_rows=SUBSAMPLE_ROWS if origin == "subsample" else None,
+        )
+
+    def _wait_timeout(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return max(0.05, min(1.0, self._hard_stop() - self.clock()))
+
+    def _hard_stop(self) -> float:
+        """When trials still running are abandoned: a little after the search deadline, well
+        before the ensemble's (the in-process executor cannot abandon; its learners stop at
+        the deadline on their own)."""
+        assert self.deadline is not None
+        end = self.ensemble_deadline if self.ensemble_deadline is not None else self.deadline + 4
+        return self.deadline + max(0.5, 0.4 * (end - self.deadline))
+
+    def _past_hard_stop(self) -> bool:
+        return self.deadline is not None and self.clock() >= self._hard_stop()
+
+    def _take(
+        self,
+        result: TrialResult,
+        asked: dict[int, tuple[Any, ModelFamily, dict[str, Any]]],
+        study: Any,
+        names: list[str],
+    ) -> None:
+        """Learn from one finished trial: sampler, fold times, incumbent, callbacks."""
+        import optuna
+
+        ot, fam, params = asked.pop(result.number)
+        self.trials.append(result)
+        self._note_fold_times(result)
+        if ot is None:
+            self._teach(study, fam, names, params, result)
+        elif result.status == "complete":
+            study.tell(ot, self.metric.loss(result.score))
+        elif result.status == "pruned":
+            study.tell(ot, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(ot, state=optuna.trial.TrialState.FAIL)
+        self._retain_models()
+        if self.on_trial:
+            self.on_trial(result, self)
+
+    def _note_fold_times(self, result: TrialResult) -> None:
+        k = len(result.fold_scores)
+        if k:
+            per_fold = (result.fit_time + result.predict_time) / k
+            if result.origin == "subsample":  # fit time grows about linearly with rows
+                full = np.mean([len(tr) for tr, _ in self.protocol.folds])
+                per_fold *= max(1.0, full / SUBSAMPLE_ROWS)
+            self._fold_times.setdefault(result.family, []).extend([per_fold] * k)
+
+    def _restore(self, study: Any, names: list[str], queue: list[Any]) -> int:
+        """Take the trials of an interrupted campaign as if they had just run: they count
+        towards the budget, teach the sampler and fold times, and their portfolio entries are
+        not run again. Returns the next trial number."""
+        by_name = {f.name: f for f in self.families}
+        for t in self.prior:
+            self.trials.append(t)
+            self._note_fold_times(t)
+            fam = by_name.get(t.family)
+            if fam is not None:
+                self._teach(study, fam, names, t.params, t)
+            if t.origin in ("default", "portfolio", "subsample"):
+                key = (t.family, _canonical(t.params), t.origin)
+                for i, (f, p, o) in enumerate(queue):
+                    if (f.name, _canonical(p), o) == key:
+                        del queue[i]
+                        break
+        self._retain_models()
+        return max((t.number for t in self.prior), default=-1) + 1
 
     def _teach(
         self,
@@ -333,86 +420,11 @@ class Campaign:
         assert self.deadline is not None
         return self.clock() + self._expected_fold_time(fam) * self.protocol.n_folds <= self.deadline
 
-    # one trial -----------------------------------------------------------------------------------
-    def _run_trial(
-        self, number: int, fam: ModelFamily, params: dict[str, Any], origin: str, prunable: bool
-    ) -> TrialResult:
-        res = TrialResult(number, fam.name, params, origin, started_at=time.time())
-        n = len(self.y)
-        shape = (self.protocol.n_repeats, n) + (
-            (self.target.n_classes,) if self.target.task != "regression" else ()
-        )
-        oof = np.full(shape, np.nan)
-        models: list[Any] = []
-        own_times: list[float] = []
-        status = "complete"
-        try:
-            for i, (_, va) in enumerate(self.protocol.folds):
-                if self.deadline is not None and i > 0:
-                    expected = float(np.mean(own_times))
-                    if self.clock() + expected > self.deadline:
-                        status, res.error = (
-                            "pruned",
-                            f"out of time after {i} of {self.protocol.n_folds} folds",
-                        )
-                        break
-                Xtr, ytr, Xva, yva = self._fold(i)
-                est = fam.build(params, self.ctx)
-                t0 = self.clock()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    est.fit(Xtr, ytr)
-                    t1 = self.clock()
-                    scores = predict_scores(est, Xva, self.target.task, self.target.n_classes)
-                t2 = self.clock()
-                res.fit_time += t1 - t0
-                res.predict_time += t2 - t1
-                own_times.append(t2 - t0)
-                if not np.all(np.isfinite(scores)):
-                    raise ValueError("the model produced non-finite predictions")
-                oof[self._fold_repeat[i]][va] = scores
-                try:
-                    res.fold_scores.append(self.metric(yva, scores))
-                except ValueError:
-                    res.fold_scores.append(float("nan"))
-                models.append(est)
-                if prunable and self._hopeless(res.fold_scores):
-                    status, res.error = (
-                        "pruned",
-                        f"worse than the incumbent on each of the first {i + 1} folds",
-                    )
-                    break
-        except Exception as e:  # a trial that raises is recorded, the campaign goes on
-            status = "failed"
-            res.error = f"{type(e).__name__}: {e}".strip()[:2000]
-            res.error += "\n" + "".join(traceback.format_exc(limit=3))[-1500:]
-        self._fold_times.setdefault(fam.name, []).extend(own_times)
-        res.status = status
-        res.finished_at = time.time()
-        if status == "complete":
-            res.oof, res.models = oof, models
-        return res
-
     def incumbent(self) -> TrialResult | None:
         done = [t for t in self.trials if t.status == "complete" and t.score is not None]
         if not done:
             return None
         return min(done, key=lambda t: (self.metric.loss(t.score), t.number))
-
-    def _hopeless(self, scores: list[float]) -> bool:
-        inc = self.incumbent()
-        k = len(scores)
-        if inc is None or k < 2 or k >= self.protocol.n_folds:
-            return False
-        ref = inc.fold_scores[:k]
-        if any(math.isnan(v) for v in ref + scores):
-            return False
-        worse_everywhere = all(
-            self.metric.loss(s) > self.metric.loss(r) for s, r in zip(scores, ref, strict=True)
-        )
-        gap = self.metric.loss(float(np.mean(scores))) - self.metric.loss(float(np.mean(ref)))
-        spread = float(np.std(inc.fold_scores, ddof=1)) if len(inc.fold_scores) > 1 else 0.0
-        return worse_everywhere and gap > spread
 
     def _retain_models(self) -> None:
         """Keep fold models only for the ``keep_top`` best trials (bounded memory)."""
@@ -443,3 +455,11 @@ class Campaign:
     def fold_scores_of(self, oof: np.ndarray) -> list[float]:
         folds = [(self._fold_repeat[i], va) for i, (_, va) in enumerate(self.protocol.folds)]
         return fold_scores(self.metric, self.y, oof, folds)
+
+
+#: origins of trials whose configuration and pruning depend on no other trial
+_FIXED = ("default", "subsample")
+
+
+def _canonical(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)

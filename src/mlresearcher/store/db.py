@@ -6,6 +6,15 @@ crash never loses finished work. Two tables:
 
 ``runs``   one row per run: id, status, task, metric, target, data hash, config, timing
 ``trials`` one row per trial: family, params, status, per-fold scores, timings, error
+
+Two more serve campaigns shared by worker processes (``--cluster store``):
+
+``trial_queue``  trials waiting for, claimed by, or finished by a worker (pickled job and
+                 result). A worker claims a row atomically: ``SELECT ... FOR UPDATE SKIP
+                 LOCKED`` on PostgreSQL, a conditional ``UPDATE ... WHERE status='queued'``
+                 elsewhere, so no trial is claimed twice. A claimed row whose worker stops
+                 beating its heartbeat is put back in the queue, so no trial is lost.
+``run_payloads`` the run's prepared data, pickled once for every worker to load.
 """
 
 from __future__ import annotations
@@ -20,19 +29,21 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     insert,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
 from mlresearcher.errors import ConfigError, RunNotFoundError
 
@@ -82,7 +93,43 @@ trials = Table(
     UniqueConstraint("run_id", "number", name="uq_trial_number"),
 )
 
+trial_queue = Table(
+    "trial_queue",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | claimed | done | cancelled
+    Column("job", LargeBinary, nullable=False),  # pickled TrialJob
+    Column("result", LargeBinary),  # pickled TrialResult
+    Column("worker", String(128)),  # host:pid of the claimant
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("queued_at", Float),
+    Column("claimed_at", Float),
+    Column("heartbeat_at", Float),
+    Column("finished_at", Float),
+    UniqueConstraint("run_id", "number", name="uq_queue_number"),
+)
+
+run_payloads = Table(
+    "run_payloads",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),  # pickled TrialData
+)
+
 _TRIAL_JSON = ("params", "fold_scores")
+
+
+def engine_url(url: str) -> str:
+    """``url`` with an installed PostgreSQL driver named: a bare ``postgresql://`` means
+    psycopg (v3) to SQLAlchemy 2.1+, but the ``postgres`` extra installs psycopg2."""
+    import importlib.util
+
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
+        if importlib.util.find_spec("psycopg2") is not None:
+            return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    return url
 
 
 def default_store_url(runs_dir: str | Path) -> str:
@@ -101,7 +148,7 @@ class Store:
                 kwargs["connect_args"] = {"timeout": 30}
                 if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
                     Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url, **kwargs)
+            self.engine: Engine = create_engine(engine_url(url), **kwargs)
         except (ArgumentError, ImportError, ValueError) as e:
             raise ConfigError(
                 f"invalid store URL {url!r}: {e}; use an SQLAlchemy URL such as sqlite:///runs.db"
@@ -109,7 +156,11 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            metadata.create_all(self.engine)
+            try:
+                metadata.create_all(self.engine)
+            except (IntegrityError, ProgrammingError):
+                # another process created the tables at the same moment; they exist now
+                metadata.create_all(self.engine)
         except OperationalError as e:
             raise ConfigError(
                 f"cannot open the store {url!r}: {str(e.orig).strip().splitlines()[0]}"
@@ -181,6 +232,153 @@ class Store:
             out.append(d)
         return out
 
+    # the shared trial queue ----------------------------------------------------------------
+    def put_payload(self, run_id: str, data: bytes) -> None:
+        with self.engine.begin() as c:
+            c.execute(delete(run_payloads).where(run_payloads.c.run_id == run_id))
+            c.execute(insert(run_payloads).values(run_id=run_id, data=data))
+
+    def get_payload(self, run_id: str) -> bytes | None:
+        with self.engine.connect() as c:
+            return c.execute(
+                select(run_payloads.c.data).where(run_payloads.c.run_id == run_id)
+            ).scalar()
+
+    def enqueue(self, run_id: str, number: int, job: bytes) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                insert(trial_queue).values(
+                    run_id=run_id,
+                    number=number,
+                    status="queued",
+                    job=job,
+                    attempts=0,
+                    queued_at=time.time(),
+                )
+            )
+
+    def claim(self, worker: str, run_id: str | None = None) -> tuple[int, str, bytes] | None:
+        """Claim the oldest queued trial (of ``run_id``, or of any running run) for
+        ``worker``; ``(row id, run id, pickled job)`` or ``None`` when the queue is empty.
+        Two workers never get the same row."""
+        q = select(trial_queue.c.id, trial_queue.c.run_id, trial_queue.c.job).where(
+            trial_queue.c.status == "queued"
+        )
+        if run_id is not None:
+            q = q.where(trial_queue.c.run_id == run_id)
+        q = q.order_by(trial_queue.c.id).limit(1)
+        if self.engine.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        now = time.time()
+        with self.engine.begin() as c:
+            row = c.execute(q).first()
+            if row is None:
+                return None
+            claimed = c.execute(
+                update(trial_queue)
+                .where(trial_queue.c.id == row.id, trial_queue.c.status == "queued")
+                .values(
+                    status="claimed",
+                    worker=worker,
+                    claimed_at=now,
+                    heartbeat_at=now,
+                    attempts=trial_queue.c.attempts + 1,
+                )
+            ).rowcount
+        return (row.id, row.run_id, row.job) if claimed == 1 else None
+
+    def heartbeat(self, row_id: int, worker: str) -> bool:
+        """Refresh a claim; ``False`` when the row is no longer this worker's."""
+        with self.engine.begin() as c:
+            n = c.execute(
+                update(trial_queue)
+                .where(
+                    trial_queue.c.id == row_id,
+                    trial_queue.c.worker == worker,
+                    trial_queue.c.status == "claimed",
+                )
+                .values(heartbeat_at=time.time())
+            ).rowcount
+        return n == 1
+
+    def complete(self, row_id: int, worker: str, result: bytes) -> bool:
+        """Store a claimed trial's result; ``False`` if the claim was lost meanwhile."""
+        with self.engine.begin() as c:
+            n = c.execute(
+                update(trial_queue)
+                .where(
+                    trial_queue.c.id == row_id,
+                    trial_queue.c.worker == worker,
+                    trial_queue.c.status == "claimed",
+                )
+                .values(status="done", result=result, finished_at=time.time())
+            ).rowcount
+        return n == 1
+
+    def finished_jobs(self, run_id: str, numbers: list[int]) -> list[tuple[int, bytes]]:
+        """``(number, pickled result)`` of the given trials that workers have finished."""
+        if not numbers:
+            return []
+        with self.engine.connect() as c:
+            rows = c.execute(
+                select(trial_queue.c.number, trial_queue.c.result).where(
+                    trial_queue.c.run_id == run_id,
+                    trial_queue.c.status == "done",
+                    trial_queue.c.number.in_(numbers),
+                )
+            ).all()
+        return [(r.number, r.result) for r in rows]
+
+    def requeue_stale(self, run_id: str, older_than: float) -> int:
+        """Put back claimed trials whose worker has not beaten for ``older_than`` seconds."""
+        with self.engine.begin() as c:
+            return c.execute(
+                update(trial_queue)
+                .where(
+                    trial_queue.c.run_id == run_id,
+                    trial_queue.c.status == "claimed",
+                    trial_queue.c.heartbeat_at < time.time() - older_than,
+                )
+                .values(status="queued", worker=None)
+            ).rowcount
+
+    def cancel_jobs(self, run_id: str, numbers: list[int]) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                update(trial_queue)
+                .where(
+                    trial_queue.c.run_id == run_id,
+                    trial_queue.c.number.in_(numbers),
+                    trial_queue.c.status.in_(("queued", "claimed")),
+                )
+                .values(status="cancelled")
+            )
+
+    def queue_rows(self, run_id: str) -> list[dict[str, Any]]:
+        """The queue of a run without payloads (number, status, worker, attempts)."""
+        cols = [
+            trial_queue.c.number,
+            trial_queue.c.status,
+            trial_queue.c.worker,
+            trial_queue.c.attempts,
+        ]
+        with self.engine.connect() as c:
+            rows = c.execute(
+                select(*cols).where(trial_queue.c.run_id == run_id).order_by(trial_queue.c.number)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def release_queue(self, run_id: str) -> None:
+        """Free a finished run's payload and pickles; the queue rows stay as a record of
+        who ran what (results live on in ``trials``)."""
+        with self.engine.begin() as c:
+            c.execute(
+                update(trial_queue)
+                .where(trial_queue.c.run_id == run_id)
+                .values(job=b"", result=None)
+            )
+            c.execute(delete(run_payloads).where(run_payloads.c.run_id == run_id))
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -200,4 +398,4 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur.close()
 
 
-__all__ = ["Store", "default_store_url", "runs", "trials"]
+__all__ = ["Store", "default_store_url", "run_payloads", "runs", "trial_queue", "trials"]

@@ -1,0 +1,68 @@
+"""Checkpoints of finished trials: what a resumed run needs to build its final model.
+
+``<run-dir>/trials/<number>.joblib`` holds a complete trial's fold models and out-of-fold
+predictions. It is written (to a temporary name, then renamed) *before* the trial's row is
+committed to the store, so a committed complete trial always had its checkpoint; the
+checkpoint of a trial that drops out of the ``keep_top`` best (and so can never join the
+ensemble) is deleted. A run that finishes deletes the folder: ``model.joblib`` then holds
+every model that matters. A kill between the file and the row leaves an orphan file, which
+a resumed run ignores (the trial was not finished as far as the store knows) and replaces.
+
+Design choice: persisting models as trials finish, rather than re-fitting the ensemble's
+members at the end, keeps resume exact (the ensemble is built from the very models that
+were scored) and costs nothing when nothing is interrupted but one uncompressed write per
+top trial.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+
+class TrialCheckpoints:
+    """Fold models and out-of-fold predictions of a run's best complete trials."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.dir = Path(run_dir) / "trials"
+        self.saved: set[int] = set()
+
+    def path(self, number: int) -> Path:
+        return self.dir / f"{number}.joblib"
+
+    def save(self, trial: Any) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / f"{trial.number}.joblib.tmp"
+        joblib.dump({"oof": trial.oof, "models": trial.models}, tmp, compress=0)
+        tmp.replace(self.path(trial.number))
+        self.saved.add(trial.number)
+
+    def load(self, number: int) -> dict[str, Any] | None:
+        p = self.path(number)
+        if not p.exists():
+            return None
+        try:
+            return joblib.load(p)
+        except Exception:  # noqa: BLE001 - an unreadable checkpoint is treated as absent
+            return None
+
+    def discard(self, number: int) -> None:
+        self.path(number).unlink(missing_ok=True)
+        self.saved.discard(number)
+
+    def sync(self, trials: list[Any]) -> None:
+        """Save the newest trials holding models; delete those no longer holding any."""
+        for t in trials:
+            if t.models is not None and t.oof is not None and t.number not in self.saved:
+                self.save(t)
+            elif t.models is None and t.number in self.saved:
+                self.discard(t.number)
+
+    def remove_all(self) -> None:
+        if self.dir.is_dir():
+            for p in self.dir.iterdir():
+                p.unlink(missing_ok=True)
+            self.dir.rmdir()
+        self.saved.clear()

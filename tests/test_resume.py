@@ -1,0 +1,121 @@
+"""Resume: a real run killed with SIGKILL mid-campaign continues with `mlresearcher resume`;
+every trial finished before the kill is kept as it was, none is re-run, and the store and
+run directory end consistent."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from conftest import load_dataset
+
+from mlresearcher.store.db import Store, default_store_url
+
+CLI = [sys.executable, "-m", "mlresearcher.cli"]
+
+
+def _trials(out: Path) -> tuple[str | None, list[dict]]:
+    if not (out / "mlresearcher.db").exists():
+        return None, []
+    store = Store(default_store_url(out))
+    try:
+        runs = store.list_runs()
+        if not runs:
+            return None, []
+        return runs[0]["run_id"], store.trials(runs[0]["run_id"])
+    finally:
+        store.close()
+
+
+def test_a_run_killed_mid_campaign_resumes_without_losing_or_rerunning_trials(tmp_path):
+    df, _ = load_dataset("credit_scoring", n=1500)
+    data = tmp_path / "credit.csv"
+    df.to_csv(data, index=False)
+    out = tmp_path / "runs"
+    cmd = CLI + ["run", str(data), "--target", "Status", "--max-trials", "12", "--out", str(out)]
+    cmd += [
+        "--families",
+        "linear,lightgbm,knn",
+        "--folds",
+        "3",
+        "--repeats",
+        "1",
+        "--n-jobs",
+        "1",
+        "-q",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        end = time.monotonic() + 90
+        run_id, before = None, []
+        while time.monotonic() < end and len(before) < 4:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.2)
+            run_id, before = _trials(out)
+        assert 4 <= len(before) < 12, "the run recorded too few trials to kill it mid-campaign"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    _, before = _trials(out)  # whatever landed up to the kill
+    store = Store(default_store_url(out))
+    assert store.get_run(run_id)["status"] == "running"  # killed: nobody marked it
+    store.close()
+    checkpoints = sorted(p.name for p in (out / run_id / "trials").glob("*.joblib"))
+    assert checkpoints, "complete trials should have checkpointed fold models"
+
+    res = subprocess.run(
+        CLI + ["resume", run_id[:12], "--out", str(out), "--json"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr.decode()[-2000:]
+    summary = json.loads(res.stdout)
+    assert summary["resumed_trials"] == len(before)
+    _, after = _trials(out)
+    numbers = [t["number"] for t in after]
+    assert numbers == list(range(12))  # the budget of 12 trials, none lost, none twice
+    by_number = {t["number"]: t for t in after}
+    for t in before:  # kept exactly as recorded: not re-run, not lost
+        assert by_number[t["number"]] == t
+    # a family default finished before the kill is not run again
+    defaults = [
+        (t["family"], json.dumps(t["params"], sort_keys=True))
+        for t in after
+        if t["origin"] == "default"
+    ]
+    assert len(defaults) == len(set(defaults))
+    store = Store(default_store_url(out))
+    row = store.get_run(run_id)
+    store.close()
+    assert row["status"] == "finished" and row["n_trials"] == len(after)
+    run_dir = out / run_id
+    assert not (run_dir / "trials").exists()  # checkpoints dropped once the model is saved
+    lb = pd.read_csv(run_dir / "leaderboard.csv")
+    assert set(lb["model"]) >= {f"{t['family']}#{t['number']}" for t in before}
+    pred = subprocess.run(
+        CLI + ["predict", str(run_dir), str(data), "--no-input"], capture_output=True, timeout=60
+    )
+    assert pred.returncode == 0, pred.stderr.decode()[-2000:]
+    print(f"resume: {len(before)} trials before the kill, {len(after)} after resume")
+
+
+def test_the_default_resume_budget_is_what_the_run_had_left():
+    from types import SimpleNamespace
+
+    from mlresearcher.commands.resume import resume_budget
+
+    stored = {"created_at": 1000.0}
+    prior = [SimpleNamespace(finished_at=1030.0), SimpleNamespace(finished_at=1045.0)]
+    assert resume_budget(stored, prior, 120.0, None) == 75.0  # 45 s spent of 120
+    assert resume_budget(stored, prior, 50.0, None) == 5.0  # nearly spent: a floor
+    assert resume_budget(stored, prior, 120.0, 30.0) == 30.0  # --time-limit wins
+    assert resume_budget(stored, prior, None, None) is None  # a --max-trials run
