@@ -281,6 +281,7 @@ def run(
         wall,
         oof,
     )
+    rr.extra.update(inputs=X, seed=config.seed)  # for the drift reference in the run directory
     result.timings["until_saving"] = round(time.monotonic() - start, 3)
     if run_dir is not None:
         from mlresearcher.store.rundir import write_run_dir
