@@ -33,7 +33,9 @@ def train(df: pd.DataFrame, target: str, out: Path, families: str, max_trials: i
     return rr.run_dir
 
 
-def cli(*args: object, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def cli(
+    *args: object, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*CLI, *map(str, args)],
         capture_output=True,
@@ -41,6 +43,19 @@ def cli(*args: object, env: dict | None = None, timeout: float = 300) -> subproc
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+def run_cli(capsys: pytest.CaptureFixture, *args: object) -> tuple[int, str, str]:
+    """``mlresearcher ARGS`` in this process: exit code, stdout, stderr (no start-up cost)."""
+    from mlresearcher.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:  # argparse usage errors
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 
 from mlresearcher.serve.drift import categorical_shift, numeric_shift
 
-from .conftest import cli
+from .conftest import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,9 @@ def data_files(credit_split, tmp_path_factory):
     return d
 
 
-def test_fresh_sample_from_the_same_distribution_is_quiet(credit_run, data_files):
-    r = cli(
+def test_fresh_sample_from_the_same_distribution_is_quiet(credit_run, data_files, capsys):
+    code, out, err = run_cli(
+        capsys,
         "monitor",
         credit_run,
         data_files / "fresh.parquet",
@@ -36,8 +37,8 @@ def test_fresh_sample_from_the_same_distribution_is_quiet(credit_run, data_files
         "--html",
         data_files / "fresh.html",
     )
-    assert r.returncode == 0, r.stdout + r.stderr
-    rep = json.loads(r.stdout)
+    assert code == 0, out + err
+    rep = json.loads(out)
     assert rep["drift"] is False and rep["n_drifted_features"] == 0
     assert rep["prediction"]["drifted"] is False
     perf = rep["performance"]
@@ -47,35 +48,48 @@ def test_fresh_sample_from_the_same_distribution_is_quiet(credit_run, data_files
     assert "no drift" in html and "Income" in html
 
 
-def test_shifted_copy_is_flagged(credit_run, data_files):
-    r = cli("monitor", credit_run, data_files / "shifted.parquet", "--html", data_files / "s.html")
-    assert r.returncode == 1, r.stdout + r.stderr
-    rep = json.loads(r.stdout)
+def test_shifted_copy_is_flagged(credit_run, data_files, capsys):
+    code, out, err = run_cli(
+        capsys,
+        "monitor",
+        credit_run,
+        data_files / "shifted.parquet",
+        "--html",
+        data_files / "s.html",
+    )
+    assert code == 1, out + err
+    rep = json.loads(out)
     assert rep["drift"] is True
     flagged = {f["column"] for f in rep["features"] if f["drifted"]}
     assert {"Income", "Home"} <= flagged
     assert not flagged - {"Income", "Home"}  # untouched columns stay quiet
-    assert "DRIFT" in r.stderr and "DRIFT" in (data_files / "s.html").read_text()
+    assert "DRIFT" in err and "DRIFT" in (data_files / "s.html").read_text()
 
 
-def test_degraded_performance_is_flagged(credit_run, credit_split, tmp_path):
+def test_degraded_performance_is_flagged(credit_run, credit_split, tmp_path, capsys):
     _, fresh, _ = credit_split
     flipped = fresh.copy()
     flipped["Status"] = np.where(flipped["Status"] == "good", "bad", "good")  # labels inverted
     flipped.to_csv(tmp_path / "flipped.csv", index=False)
-    r = cli("monitor", credit_run, tmp_path / "flipped.csv", "--labels", "Status")
-    assert r.returncode == 1, r.stderr
-    rep = json.loads(r.stdout)
+    code, out, err = run_cli(
+        capsys, "monitor", credit_run, tmp_path / "flipped.csv", "--labels", "Status"
+    )
+    assert code == 1, err
+    rep = json.loads(out)
     assert rep["performance"]["degraded"] is True and "roc_auc degraded" in rep["reasons"]
 
 
-def test_user_errors_exit_2(credit_run, data_files):
-    r = cli("monitor", credit_run, data_files / "fresh.parquet", "--labels", "Statuz")
-    assert r.returncode == 2 and "Statuz" in r.stderr and "Traceback" not in r.stderr
-    r = cli("monitor", credit_run, data_files / "missing.parquet")
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    r = cli("monitor", credit_run, data_files / "fresh.parquet", "--alpha", "2")
-    assert r.returncode == 2
+def test_user_errors_exit_2(credit_run, data_files, capsys):
+    code, _, err = run_cli(
+        capsys, "monitor", credit_run, data_files / "fresh.parquet", "--labels", "Statuz"
+    )
+    assert code == 2 and "Statuz" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(capsys, "monitor", credit_run, data_files / "missing.parquet")
+    assert code == 2 and "missing.parquet" in err
+    code, _, err = run_cli(
+        capsys, "monitor", credit_run, data_files / "fresh.parquet", "--alpha", "2"
+    )
+    assert code == 2 and "--alpha" in err
 
 
 def test_shift_statistics():

@@ -27,7 +27,10 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=["onnx"], default="onnx", help="export format (onnx)")
     p.add_argument("--out", metavar="FILE", help="output file (default RUN_DIR/model.onnx)")
     p.add_argument(
-        "--runs", default="runs", metavar="DIR", help="runs folder to resolve a run id (default ./runs)"
+        "--runs",
+        default="runs",
+        metavar="DIR",
+        help="runs folder to resolve a run id (default ./runs)",
     )
     p.set_defaults(handler=cmd_export)
 

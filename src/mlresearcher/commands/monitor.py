@@ -51,7 +51,10 @@ def register(sub: Any) -> None:
         help="relative shortfall of the metric that counts as degraded (default 0.05)",
     )
     p.add_argument(
-        "--runs", default="runs", metavar="DIR", help="runs folder to resolve a run id (default ./runs)"
+        "--runs",
+        default="runs",
+        metavar="DIR",
+        help="runs folder to resolve a run id (default ./runs)",
     )
     p.set_defaults(handler=cmd_monitor)
 
@@ -85,7 +88,9 @@ def _write(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except OSError as e:
-        raise UserError(f"cannot write {str(path)!r}: {e.strerror or e}; choose another file") from e
+        raise UserError(
+            f"cannot write {str(path)!r}: {e.strerror or e}; choose another file"
+        ) from e
 
 
 def cmd_monitor(args: argparse.Namespace, argv: list[str]) -> int:

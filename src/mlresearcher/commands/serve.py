@@ -22,9 +22,7 @@ def register(sub: Any) -> None:
     p.add_argument("run", help="run directory (runs/<run-id>) or a run id under --runs")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    p.add_argument(
-        "--workers", type=_positive_int, default=1, help="worker processes (default 1)"
-    )
+    p.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
     p.add_argument(
         "--api-key-env",
         metavar="VAR",
@@ -53,7 +51,10 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.add_argument(
-        "--runs", default="runs", metavar="DIR", help="runs folder to resolve a run id (default ./runs)"
+        "--runs",
+        default="runs",
+        metavar="DIR",
+        help="runs folder to resolve a run id (default ./runs)",
     )
     p.set_defaults(handler=cmd_serve)
 

@@ -45,7 +45,10 @@ def _check_convertible(predictor: Predictor) -> list[list[Any]]:
     from mlresearcher.models.lgbm import LightGBMModel
 
     roles = {c.name: c.role for c in predictor.schema.columns}
-    bad_roles = sorted({r for c, r in roles.items() if c in predictor.schema.input_columns} - {"numeric", "categorical", "high_cardinality"})
+    bad_roles = sorted(
+        {r for c, r in roles.items() if c in predictor.schema.input_columns}
+        - {"numeric", "categorical", "high_cardinality"}
+    )
     problems: list[str] = []
     if bad_roles:
         problems.append(f"{', '.join(bad_roles)} columns")
@@ -144,7 +147,9 @@ def to_onnx(predictor: Predictor, *, run_id: str | None = None) -> Any:
                 P = np.zeros((len(c.estimator.present_classes_), k))
                 P[np.arange(len(P)), c.estimator.present_classes_] = 1.0
                 inits.append(numpy_helper.from_array(P, prefix + "classmap"))
-                nodes.append(helper.make_node("MatMul", [out, prefix + "classmap"], [prefix + "scores_k"]))
+                nodes.append(
+                    helper.make_node("MatMul", [out, prefix + "classmap"], [prefix + "scores_k"])
+                )
                 out = prefix + "scores_k"
             fold_outputs.append(out)
         w = np.array(member.weight / len(folds), dtype=np.float64)
@@ -157,7 +162,9 @@ def to_onnx(predictor: Predictor, *, run_id: str | None = None) -> Any:
         inits.append(numpy_helper.from_array(np.ones((k, k)), "ones_kk"))
         nodes.append(helper.make_node("MatMul", ["total", "ones_kk"], ["row_sums"]))
         nodes.append(helper.make_node("Div", ["total", "row_sums"], ["probabilities"]))
-        nodes.append(helper.make_node("ArgMax", ["probabilities"], ["class_index"], axis=1, keepdims=0))
+        nodes.append(
+            helper.make_node("ArgMax", ["probabilities"], ["class_index"], axis=1, keepdims=0)
+        )
         outputs = [
             helper.make_tensor_value_info("probabilities", TensorProto.DOUBLE, [None, k]),
             helper.make_tensor_value_info("class_index", TensorProto.INT64, [None]),
@@ -197,7 +204,9 @@ def onnx_inputs(frame: Any, predictor: Predictor) -> dict[str, np.ndarray]:
         if roles[name] == "numeric":
             feeds[name] = col.to_numpy(dtype=np.float64).reshape(-1, 1)
         else:
-            vals = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in col]
+            vals = [
+                "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in col
+            ]
             feeds[name] = np.array(vals, dtype=object).reshape(-1, 1)
     return feeds
 
@@ -210,7 +219,9 @@ def export_onnx(predictor: Predictor, path: Path, *, run_id: str | None = None) 
         tmp.write_bytes(model.SerializeToString())
         tmp.replace(path)
     except OSError as e:
-        raise UserError(f"cannot write {str(path)!r}: {e.strerror or e}; choose another --out") from e
+        raise UserError(
+            f"cannot write {str(path)!r}: {e.strerror or e}; choose another --out"
+        ) from e
     return path
 
 

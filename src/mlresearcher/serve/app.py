@@ -70,8 +70,14 @@ class ModelService:
         if REFERENCE_FILE in (self.manifest.get("files") or {}):
             import pandas as pd
 
-            self.reference = pd.read_parquet(verify_file(self.run_dir, REFERENCE_FILE, self.manifest))
-        self.classes = list(self.predictor.classes) if self.predictor.classes is not None else None
+            self.reference = pd.read_parquet(
+                verify_file(self.run_dir, REFERENCE_FILE, self.manifest)
+            )
+        self.classes = (
+            [c.item() if isinstance(c, np.generic) else c for c in self.predictor.classes]
+            if self.predictor.classes is not None
+            else None
+        )  # plain Python values, so JSON keeps numbers as numbers
         self._class_array = np.asarray(self.classes, dtype=object) if self.classes else None
         self.ready = False
 
@@ -192,9 +198,7 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
-        self.rows = Counter(
-            "mlresearcher_predicted_rows", "rows predicted", registry=self.registry
-        )
+        self.rows = Counter("mlresearcher_predicted_rows", "rows predicted", registry=self.registry)
         self.info = Gauge(
             "mlresearcher_model_info",
             "the model served (value 1)",
@@ -353,7 +357,10 @@ def create_app(settings: ServeSettings) -> Any:
             "n_rows": {"type": "integer"},
             "predictions": {"type": "array", "items": {}},
             "classes": {"type": "array", "items": {}},
-            "probabilities": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+            "probabilities": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "number"}},
+            },
             "ignored_columns": {"type": "array", "items": {"type": "string"}},
         },
         "required": ["n_rows", "predictions", "ignored_columns"],

@@ -153,7 +153,9 @@ def column_view(s: pd.Series, role: str) -> tuple[str, np.ndarray]:
 def _verdict(
     res: dict[str, Any], n_tests: int, psi_threshold: float, alpha: float, n: int
 ) -> dict[str, Any]:
-    res["p_adjusted"] = min(1.0, res["p_value"] * n_tests) if not math.isnan(res["p_value"]) else 1.0
+    res["p_adjusted"] = (
+        min(1.0, res["p_value"] * n_tests) if not math.isnan(res["p_value"]) else 1.0
+    )
     enough = n >= MIN_ROWS
     res["drifted"] = bool(enough and res["psi"] >= psi_threshold and res["p_adjusted"] < alpha)
     if not enough:
@@ -199,7 +201,7 @@ def performance(
             boot.append(float(metric(y_true[idx], scores[idx])))
         except ValueError:  # a resample with a single class for AUC
             continue
-    lo, hi = (np.percentile(boot, [2.5, 97.5]).tolist() if boot else (score, score))
+    lo, hi = np.percentile(boot, [2.5, 97.5]).tolist() if boot else (score, score)
     out: dict[str, Any] = {
         "metric": metric.name,
         "greater_is_better": metric.greater_is_better,
@@ -210,8 +212,12 @@ def performance(
         "degraded": False,
     }
     if reference_score is not None:
-        shortfall = (reference_score - score) if metric.greater_is_better else (score - reference_score)
-        whole_interval_worse = hi < reference_score if metric.greater_is_better else lo > reference_score
+        shortfall = (
+            (reference_score - score) if metric.greater_is_better else (score - reference_score)
+        )
+        whole_interval_worse = (
+            hi < reference_score if metric.greater_is_better else lo > reference_score
+        )
         out["shortfall"] = shortfall
         out["degraded"] = bool(
             shortfall > tolerance * max(abs(reference_score), 1e-12) and whole_interval_worse

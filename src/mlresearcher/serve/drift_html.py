@@ -43,7 +43,17 @@ def render_html(report: dict[str, Any], title: str = "Drift report") -> str:
         f"{escape(report['generated_at'])}.</p>"
     )
     parts.append("<h2>Features</h2><table><tr>")
-    heads = ["column", "role", "test", "PSI", "statistic", "adjusted p", "missing (ref)", "missing (now)", "drift"]
+    heads = [
+        "column",
+        "role",
+        "test",
+        "PSI",
+        "statistic",
+        "adjusted p",
+        "missing (ref)",
+        "missing (now)",
+        "drift",
+    ]
     parts.append("".join(f"<th>{h}</th>" for h in heads) + "</tr>")
     for f in report["features"]:
         parts.append(
@@ -66,11 +76,19 @@ def render_html(report: dict[str, Any], title: str = "Drift report") -> str:
     pred = report.get("prediction")
     if pred:
         parts.append(f"<h2>Predictions ({escape(pred['compared'])})</h2><table><tr>")
-        parts.append("".join(f"<th>{h}</th>" for h in ["test", "PSI", "statistic", "adjusted p", "drift"]))
+        parts.append(
+            "".join(f"<th>{h}</th>" for h in ["test", "PSI", "statistic", "adjusted p", "drift"])
+        )
         parts.append("</tr>")
         parts.append(
             _row(
-                [pred["test"], pred["psi"], pred["statistic"], pred["p_adjusted"], "yes" if pred["drifted"] else "no"],
+                [
+                    pred["test"],
+                    pred["psi"],
+                    pred["statistic"],
+                    pred["p_adjusted"],
+                    "yes" if pred["drifted"] else "no",
+                ],
                 pred["drifted"],
             )
         )
@@ -79,7 +97,19 @@ def render_html(report: dict[str, Any], title: str = "Drift report") -> str:
     if perf:
         lo, hi = perf["current_interval_95"]
         parts.append("<h2>Performance</h2><table><tr>")
-        parts.append("".join(f"<th>{h}</th>" for h in ["metric", "training estimate", "current", "95% interval", "rows", "degraded"]))
+        parts.append(
+            "".join(
+                f"<th>{h}</th>"
+                for h in [
+                    "metric",
+                    "training estimate",
+                    "current",
+                    "95% interval",
+                    "rows",
+                    "degraded",
+                ]
+            )
+        )
         parts.append("</tr>")
         parts.append(
             _row(

@@ -96,9 +96,7 @@ def _category_mapping(pipeline: Any, columns: list[str]) -> list[dict[str, float
         }
     )
     codes = np.asarray(pipeline.transform(frame), dtype=np.float64)
-    return [
-        {lv: float(codes[i, j]) for i, lv in enumerate(levels[j])} for j in range(len(columns))
-    ]
+    return [{lv: float(codes[i, j]) for i, lv in enumerate(levels[j])} for j in range(len(columns))]
 
 
 def _is_identity(trans: Any) -> bool:

@@ -43,7 +43,11 @@ class RecentRows:
                     self._chunks.popleft()
                     self._n -= m
                 else:
-                    self._chunks[0] = ({c: v[extra:] for c, v in cols.items()}, sc[extra:], m - extra)
+                    self._chunks[0] = (
+                        {c: v[extra:] for c, v in cols.items()},
+                        sc[extra:],
+                        m - extra,
+                    )
                     self._n -= extra
 
     def snapshot(self) -> tuple[pd.DataFrame, np.ndarray | None]:

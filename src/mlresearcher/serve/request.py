@@ -18,7 +18,7 @@ and its errors are turned into one-line messages that name the column (and the r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from mlresearcher.data.schema import Schema
 
@@ -53,9 +53,12 @@ class RequestModel:
     """The request shape for one training schema: validator and OpenAPI JSON schema."""
 
     def __init__(self, schema: Schema, *, max_rows: int):
+        from typing import Annotated
+
         from pydantic import ConfigDict, Field, TypeAdapter, with_config
+
         # typing_extensions' TypedDict: pydantic needs it before Python 3.12
-        from typing_extensions import Annotated, TypedDict
+        from typing_extensions import TypedDict
 
         self.schema = schema
         self.max_rows = max_rows
@@ -65,9 +68,9 @@ class RequestModel:
         column_fields: dict[str, Any] = {}
         for name in self.inputs:
             py, desc = _ROLE_TYPES[self.roles[name]]
-            row_fields[name] = Annotated[Optional[py], Field(description=desc)]  # noqa: UP045
+            row_fields[name] = Annotated[py | None, Field(description=desc)]
             column_fields[name] = Annotated[
-                list[Optional[py]],  # noqa: UP045
+                list[py | None],
                 Field(description=f"{desc}, one value per row"),
             ]
         allow = ConfigDict(extra="allow")
@@ -174,7 +177,8 @@ class RequestModel:
             )
         first = details[0] if details else {"column": None, "message": str(e)}
         where = (
-            f"column {first['column']!r}" + (f" (row {first['row']})" if first["row"] is not None else "")
+            f"column {first['column']!r}"
+            + (f" (row {first['row']})" if first["row"] is not None else "")
             if first["column"] is not None
             else "the request body"
         )
