@@ -91,7 +91,10 @@ def parse_wrk(out: str) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="credit_scoring")
-    ap.add_argument("--max-trials", type=int, default=4)
+    ap.add_argument(
+        "--max-trials", type=int, default=1, help="1: the LightGBM family default, 5 fold boosters"
+    )
+    ap.add_argument("--run", help="serve this finished run directory instead of training one")
     ap.add_argument("--duration", type=int, default=30, help="wrk seconds")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--workers", type=int, default=1)
@@ -109,16 +112,18 @@ def main() -> int:
     df = pd.read_parquet(DATASETS / entry["file"])
     target = entry["target"]
     work = Path(tempfile.mkdtemp(prefix="serve-bench-"))
-    data = work / "train.parquet"
-    df.to_parquet(data)
     t0 = time.monotonic()
-    r = subprocess.run(
-        [*CLI, "run", str(data), "--target", target, "--families", "lightgbm",
-         "--max-trials", str(args.max_trials), "--out", str(work / "runs"), "--json"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    summary = json.loads(r.stdout)
-    run_dir = Path(summary["run_dir"])
+    if args.run:
+        run_dir = Path(args.run)
+    else:
+        data = work / "train.parquet"
+        df.to_parquet(data)
+        r = subprocess.run(
+            [*CLI, "run", str(data), "--target", target, "--families", "lightgbm",
+             "--max-trials", str(args.max_trials), "--out", str(work / "runs"), "--json"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        run_dir = Path(json.loads(r.stdout)["run_dir"])
     train_s = time.monotonic() - t0
 
     from mlresearcher.predictor import Predictor
@@ -141,9 +146,22 @@ def main() -> int:
         t = time.perf_counter()
         fast.predict_scores(one_cols[i % 200], 1)
         fp.append(time.perf_counter() - t)
+    idx = np.random.default_rng(0).integers(0, len(records), args.batch_rows)
+    batch_frame = X.iloc[idx].reset_index(drop=True)
+    batch_cols = {c: [records[i][c] for i in idx] for c in X.columns}
+    reg_b, fp_b = [], []
+    for _ in range(5):
+        t = time.perf_counter()
+        predictor.predict_proba(batch_frame)
+        reg_b.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fast.predict_scores(batch_cols, args.batch_rows)
+        fp_b.append(time.perf_counter() - t)
     inproc = {
         "regular_path_one_row_ms": 1e3 * statistics.median(reg),
         "fast_path_one_row_ms": 1e3 * statistics.median(fp),
+        "regular_path_batch_ms": 1e3 * statistics.median(reg_b),
+        "fast_path_batch_ms": 1e3 * statistics.median(fp_b),
     }
 
     port = _free_port()
@@ -177,8 +195,6 @@ def main() -> int:
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         single = parse_wrk(w.stdout)
-        rng = np.random.default_rng(0)
-        idx = rng.integers(0, len(records), args.batch_rows)
         batch_body = json.dumps({"records": [records[i] for i in idx]}).encode()
         times, statuses = [], []
         with httpx.Client(timeout=120) as c:
@@ -217,6 +233,7 @@ def main() -> int:
         "single_row": single,
         "batch": batch,
         "in_process": inproc,
+        "run_dir": str(run_dir),
         "cpus": os.cpu_count(),
         "loadavg_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "python": platform.python_version(),
@@ -244,6 +261,12 @@ def main() -> int:
     print(f"| batch errors | {batch['errors']} | 0 |")
     print(f"| in-process one row: regular path | {inproc['regular_path_one_row_ms']:.2f} ms | |")
     print(f"| in-process one row: fast path | {inproc['fast_path_one_row_ms']:.2f} ms | |")
+    print(
+        f"| in-process {args.batch_rows:,} rows: regular path | {inproc['regular_path_batch_ms']:.0f} ms | |"
+    )
+    print(
+        f"| in-process {args.batch_rows:,} rows: fast path | {inproc['fast_path_batch_ms']:.0f} ms | |"
+    )
     print(line)
     if args.out:
         with open(args.out, "a") as f:

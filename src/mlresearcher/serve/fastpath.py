@@ -31,6 +31,59 @@ from mlresearcher.models.base import predict_scores
 from mlresearcher.predictor import Predictor
 
 
+class _LightGBMRow:
+    """LightGBM's single-row prediction API (``...SingleRowFast``) for one booster.
+
+    The Python ``Booster.predict`` sets up a predictor, parses parameters and starts an
+    OpenMP team on every call, which costs more than walking the trees for one row.
+    LightGBM's C API has a prepared single-row path for exactly this; the same predict
+    code runs behind it, so results are identical.
+    """
+
+    def __init__(self, booster: Any, num_iteration: int, width: int):
+        import ctypes
+
+        from lightgbm.basic import _LIB, _safe_call
+
+        self._lib, self._safe_call, self._ct = _LIB, _safe_call, ctypes
+        self.booster = booster  # keeps the booster (and its handle) alive
+        self.handle = ctypes.c_void_p()
+        _safe_call(
+            _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+                booster._handle,
+                ctypes.c_int(0),  # C_API_PREDICT_NORMAL: probabilities / values
+                ctypes.c_int(0),
+                ctypes.c_int(int(num_iteration)),
+                ctypes.c_int(1),  # C_API_DTYPE_FLOAT64
+                ctypes.c_int32(width),
+                ctypes.c_char_p(b"num_threads=1"),
+                ctypes.byref(self.handle),
+            )
+        )
+        self.n_out = booster.num_model_per_iteration()
+        self.out = np.empty(self.n_out, dtype=np.float64)
+        self.out_ptr = self.out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        self.out_len = ctypes.c_int64(0)
+
+    def __call__(self, row: np.ndarray) -> np.ndarray:
+        row = np.ascontiguousarray(row, dtype=np.float64)
+        self._safe_call(
+            self._lib.LGBM_BoosterPredictForMatSingleRowFast(
+                self.handle,
+                row.ctypes.data_as(self._ct.c_void_p),
+                self._ct.byref(self.out_len),
+                self.out_ptr,
+            )
+        )
+        # the shapes Booster.predict gives for one row
+        return self.out[:1].copy() if self.n_out == 1 else self.out.reshape(1, -1).copy()
+
+    def __del__(self) -> None:
+        handle = getattr(self, "handle", None)
+        if handle is not None and handle.value:
+            self._lib.LGBM_FastConfigFree(handle)
+
+
 class _Compiled:
     """One fold model whose preprocessing is category look-ups and passed-through numbers."""
 
@@ -38,24 +91,41 @@ class _Compiled:
         self.estimator = estimator
         self.parts = parts  # (kind, prepared column, mapping or None) in output order
         self.width = width
+        self.row_predict: Any = None
+        booster = getattr(estimator, "booster_", None)
+        if width and type(booster).__module__.startswith("lightgbm"):
+            try:
+                self.row_predict = _LightGBMRow(booster, estimator.n_iterations_, width)
+            except Exception:  # an older LightGBM without the API: the regular predict
+                self.row_predict = None
 
-    def matrix(self, prepared: dict[str, np.ndarray], n: int) -> np.ndarray:
+    def matrix(self, prepared: dict[str, np.ndarray], n: int, factorized: dict) -> np.ndarray:
         Xt = np.empty((n, self.width), dtype=np.float64)
         for j, (kind, col, mapping) in enumerate(self.parts):
             if kind == "num":
                 Xt[:, j] = prepared[col]
+            elif n == 1:
+                Xt[0, j] = mapping.get(prepared[col][0], np.nan)
             else:
-                get = mapping.get
-                Xt[:, j] = np.fromiter((get(v, np.nan) for v in prepared[col]), np.float64, n)
+                # one look-up per distinct value, then a gather (-1, missing, maps to NaN)
+                codes, uniques = factorized[col]
+                lut = np.array([mapping.get(u, np.nan) for u in uniques] + [np.nan])
+                Xt[:, j] = lut[codes]
         return Xt
 
-    def scores(self, prepared: dict[str, np.ndarray], n: int, task: str, k: int) -> np.ndarray:
+    def scores(
+        self, prepared: dict[str, np.ndarray], n: int, task: str, k: int, factorized: dict
+    ) -> np.ndarray:
         est = self.estimator
         if task != "regression" and est.constant_ is not None:
             out = np.zeros((n, k))
             out[:, est.constant_] = 1.0
             return out
-        p = est._predict_learner(self.matrix(prepared, n))
+        Xt = self.matrix(prepared, n, factorized)
+        if n == 1 and self.row_predict is not None:
+            p = self.row_predict(Xt[0])
+        else:
+            p = est._predict_learner(Xt)
         if task == "regression":
             return np.asarray(p, dtype=float).reshape(-1)
         # the same post-processing as TabularEstimator.predict_proba
@@ -147,6 +217,9 @@ class FastPredictor:
         self.roles = {c.name: c.role for c in self.schema.columns}
         self.input_columns = self.schema.input_columns
         self._needs_frame_prep = any(self.roles[c] == "datetime" for c in self.input_columns)
+        self.category_inputs = [
+            c for c, r in self.schema.feature_roles.items() if r in ("categorical", "high_cardinality")
+        ]
         self.members = [
             (m.weight, [(est, compile_estimator(est)) for est in m.models])
             for m in predictor.members
@@ -179,6 +252,11 @@ class FastPredictor:
     def predict_scores(self, columns: dict[str, list[Any]], n: int) -> np.ndarray:
         """Probabilities ``(n, k)`` or values ``(n,)``, as :meth:`Predictor.predict_scores`."""
         prepared = self.prepare(columns, n)
+        factorized = {}
+        if n > 1:
+            for c in self.category_inputs:
+                codes, uniques = pd.factorize(prepared[c], use_na_sentinel=True)
+                factorized[c] = (codes, list(uniques))
         frame: pd.DataFrame | None = None
         total = None
         with warnings.catch_warnings():
@@ -187,7 +265,7 @@ class FastPredictor:
                 parts = []
                 for est, compiled in models:
                     if compiled is not None:
-                        parts.append(compiled.scores(prepared, n, self.task, self.k))
+                        parts.append(compiled.scores(prepared, n, self.task, self.k, factorized))
                     else:
                         if frame is None:
                             frame = pd.DataFrame(prepared)[list(self.schema.feature_roles)]
