@@ -9,7 +9,7 @@ import pytest
 
 from mlresearcher.serve.artifact import ArtifactError, load_verified
 
-from .conftest import cli
+from .conftest import cli, run_cli
 
 
 @pytest.fixture
@@ -52,12 +52,12 @@ def test_a_swapped_model_is_refused(run_copy, tmp_path):
     assert not (tmp_path / "pwned").exists()
 
 
-def test_an_unrecorded_model_is_refused(run_copy):
+def test_an_unrecorded_model_is_refused(run_copy, capsys):
     m = json.loads((run_copy / "manifest.json").read_text())
     del m["files"]["model.joblib"]
     (run_copy / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(ArtifactError, match="no checksum"):
         load_verified(run_copy)
     (run_copy / "manifest.json").unlink()
-    r = cli("monitor", run_copy, "x.csv", timeout=60)
-    assert r.returncode == 2 and "no manifest.json" in r.stderr
+    code, _, err = run_cli(capsys, "monitor", run_copy, "x.csv")
+    assert code == 2 and "no manifest.json" in err

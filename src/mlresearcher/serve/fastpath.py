@@ -8,8 +8,10 @@ or ``None`` for numeric columns, strings or ``None`` for the others):
    as numpy arrays directly (a frame is built only when the schema has datetime columns);
 2. every fold model whose preprocessing is the ``tree`` treatment without text (category
    codes and raw numbers: LightGBM, XGBoost, HistGradientBoosting, the forests) is
-   *compiled*: its ordinal encoders become ``dict`` look-ups fixed at load time, so a
-   request costs one dict look-up per category value and then the booster's own predict;
+   *compiled*: its ordinal encoders become ``dict`` look-ups fixed at load time (a batch
+   looks up each distinct value once, after ``pandas.factorize``), then the learner
+   predicts on the numpy matrix; a single row goes to a LightGBM booster through
+   LightGBM's prepared single-row C API;
 3. any other fold model (linear, kNN, CatBoost, MLP, text features) gets the prepared
    frame, built once per request, through its regular ``predict_proba``/``predict``.
 
@@ -218,7 +220,9 @@ class FastPredictor:
         self.input_columns = self.schema.input_columns
         self._needs_frame_prep = any(self.roles[c] == "datetime" for c in self.input_columns)
         self.category_inputs = [
-            c for c, r in self.schema.feature_roles.items() if r in ("categorical", "high_cardinality")
+            c
+            for c, r in self.schema.feature_roles.items()
+            if r in ("categorical", "high_cardinality")
         ]
         self.members = [
             (m.weight, [(est, compile_estimator(est)) for est in m.models])
