@@ -10,6 +10,7 @@ production. :mod:`mlresearcher.serve.drift` compares new data with this sample.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,7 +53,8 @@ def reference_frame(
         if s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype):
             s = _string_values(s)
         out[name] = s
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # rows never validated (time protocols) stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
         scores = np.nanmean(oof, axis=0) if oof.shape[0] > 1 else oof[0]
     scores = scores[rows]
     for j, col in enumerate(prediction_columns(task, classes)):
