@@ -66,9 +66,11 @@ def write_reference(rr: RunResult, run_dir: Path) -> str | None:
     """Write ``reference.parquet`` for a finished run; its file name, or ``None`` without inputs.
 
     Called by :func:`mlresearcher.store.rundir.write_run_dir`; the engine passes the
-    training inputs in ``rr.extra["inputs"]``.
+    training inputs in ``rr.extra["inputs"]["X"]``.
     """
     X = rr.extra.get("inputs")
+    if isinstance(X, dict):  # {"X": raw inputs, "Xp": prepared features}
+        X = X.get("X")
     if X is None:
         return None
     seed = int(rr.extra.get("seed", 0))

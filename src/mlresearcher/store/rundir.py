@@ -10,6 +10,7 @@
 ``config.json``        the resolved run configuration
 ``schema.json``        column roles and prepared features
 ``findings.json``      data and run findings
+``profile.json``       the data profile: column statistics and findings (first stage)
 ``reference.parquet``  a bounded, seeded sample of training inputs with out-of-fold
                        predictions: the drift monitor's baseline
 ``manifest.json``      run id, data hash, seed, protocol, package versions, command,
@@ -117,6 +118,9 @@ def write_run_dir(
         "schema.json",
         "findings.json",
     ]
+    if "profile" in rr.extra:
+        _write_json(d / "profile.json", rr.extra["profile"])
+        files.append("profile.json")
     from mlresearcher.serve.reference import write_reference
 
     reference = write_reference(rr, d)  # the drift monitor's baseline (serve/reference.py)
