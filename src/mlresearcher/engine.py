@@ -390,7 +390,8 @@ def run(
         oof,
         extra={"profile": profile.to_dict()},
     )
-    rr.extra["inputs"] = {"X": X, "Xp": Xp}  # for AutoModel.report()
+    rr.extra["inputs"] = {"X": X, "Xp": Xp}  # for AutoModel.report() and the drift reference
+    rr.extra["seed"] = config.seed
     if do_analysis:
         from mlresearcher.analysis import analyse
 

@@ -11,6 +11,8 @@
 ``schema.json``        column roles and prepared features
 ``findings.json``      data and run findings
 ``profile.json``       the data profile: column statistics and findings (first stage)
+``reference.parquet``  a bounded, seeded sample of training inputs with out-of-fold
+                       predictions: the drift monitor's baseline
 ``manifest.json``      run id, data hash, seed, protocol, package versions, command,
                        and the SHA-256 of every file above
 =====================  =============================================================
@@ -119,6 +121,11 @@ def write_run_dir(
     if "profile" in rr.extra:
         _write_json(d / "profile.json", rr.extra["profile"])
         files.append("profile.json")
+    from mlresearcher.serve.reference import write_reference
+
+    reference = write_reference(rr, d)  # the drift monitor's baseline (serve/reference.py)
+    if reference is not None:
+        files.append(reference)
     manifest = {
         "run_id": rr.run_id,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

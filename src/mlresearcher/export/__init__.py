@@ -1,0 +1,1 @@
+"""Exporting a run's model to formats other runtimes load (ONNX)."""
