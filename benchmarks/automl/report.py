@@ -12,7 +12,7 @@ Definitions (all direction-aware: for log loss and RMSE lower is better):
   on a task ranks below every system that finished.
 - normalized score: (score - worst) / (best - worst) over the systems that finished the
   task (1 = best, 0 = worst; 1 for all when they are equal); 0 for a failure.
-- head to head: a tie when the two scores differ by at most ``TIE_TOL`` relative to the
+- head to head (on the tasks both systems were run on): a tie when the two scores differ by at most ``TIE_TOL`` relative to the
   larger magnitude; a failure loses to a finished run; two failures tie.
 - split-to-split noise: |LightGBM's score on split 0 - its score on split 1|; mlresearcher
   "loses beyond noise" on a task when it is worse than LightGBM on split 0 by more than
@@ -165,8 +165,8 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
         for s in systems:
             if s == OURS:
                 continue
-            wtl = [head_to_head(cells.get((t, OURS)), cells.get((t, s))) for t in tasks]
-            wtl = [x for t, x in zip(tasks, wtl, strict=True) if (t, s) in cells]
+            both = [t for t in tasks if (t, OURS) in cells and (t, s) in cells]
+            wtl = [head_to_head(cells[(t, OURS)], cells[(t, s)]) for t in both]
             n = len(wtl)
             w, ti, lo = wtl.count("W"), wtl.count("T"), wtl.count("L")
             body.append([s, str(w), str(ti), str(lo), f"{w / n:.0%}" if n else "-"])

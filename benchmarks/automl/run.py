@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(s not in PROJECT_SYSTEMS for s in systems) and not Path(args.peers_python).exists():
         ap.error(f"peers' Python {args.peers_python} not found; run `make bench-setup` first")
 
-    out = Path(args.out)
+    out = Path(args.out).resolve()  # the workers run in their own temporary folders
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
     done = {
