@@ -294,11 +294,18 @@ def render(rows: list[dict]) -> str:
         lines += budget_section(rows, budget, seeds[0])
         if len(seeds) > 1:
             lines += noise_section(rows, budget, seeds)
-    versions: dict[str, str] = {}
+    versions: dict[str, dict[str, str]] = {}
     for r in rows:
-        versions.update(r.get("versions", {}))
+        if r.get("versions"):
+            versions[r["system"]] = r["versions"]
     if versions:
-        lines += ["Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())), ""]
+        lines += ["Versions:", ""]
+        for system in sorted(
+            versions, key=lambda s: (s not in ORDER, ORDER.index(s) if s in ORDER else 0, s)
+        ):
+            v = versions[system]
+            lines.append(f"- {system}: " + ", ".join(f"{k} {x}" for k, x in sorted(v.items())))
+        lines.append("")
     return "\n".join(lines)
 
 
