@@ -3,8 +3,10 @@ interpreter start, imports and data loading count) until the first trial is comm
 the run store.
 
 The run's SQLite store is polled every 10 ms from this process; the run itself is the
-ordinary CLI command, untouched. Also reports the CLI's import time alone
-(``python -c "import mlresearcher.cli"``). Median of ``--repeats`` runs per task; "small"
+ordinary CLI command, untouched. Also reports the CPU seconds the run had used by then
+(user + system, read from ``/proc``: on a busy machine the wall time mostly measures
+waiting for a core, the CPU time what an idle machine would need), and the CLI's import
+time alone (``python -c "import mlresearcher.cli"``). Median of ``--repeats`` runs per task; "small"
 tasks are those under ``--max-rows`` rows (default 10,000).
 
     .venv/bin/python benchmarks/automl/first_trial.py --out benchmarks/out/first_trial.jsonl
@@ -28,9 +30,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tasks import default_datasets, load_tasks  # noqa: E402
 
+_TICK = os.sysconf("SC_CLK_TCK")
 
-def first_trial_s(data: Path, target: str, *, limit: float = 30, timeout: float = 120) -> float:
-    """Seconds from process start to the first trial row in the store (inf if none came)."""
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def first_trial_s(
+    data: Path, target: str, *, limit: float = 30, timeout: float = 120
+) -> tuple[float, float]:
+    """Wall and CPU seconds from process start to the first trial row in the store
+    (inf when none came)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "mlresearcher.db"
         t0 = time.perf_counter()
@@ -41,7 +56,7 @@ def first_trial_s(data: Path, target: str, *, limit: float = 30, timeout: float 
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        found = float("inf")
+        found = cpu = float("inf")
         try:
             while time.perf_counter() - t0 < timeout and proc.poll() is None:
                 if db.exists():
@@ -49,6 +64,7 @@ def first_trial_s(data: Path, target: str, *, limit: float = 30, timeout: float 
                         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05) as c:
                             if c.execute("select count(*) from trials").fetchone()[0]:
                                 found = time.perf_counter() - t0
+                                cpu = _cpu_s(proc.pid)
                                 break
                     except sqlite3.Error:
                         pass  # table not created yet, or locked for a write
@@ -56,7 +72,7 @@ def first_trial_s(data: Path, target: str, *, limit: float = 30, timeout: float 
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        return found
+        return found, cpu
 
 
 def import_s() -> float:
@@ -80,18 +96,21 @@ def main() -> int:
         tasks = [t for t in tasks if t.n_rows < args.max_rows]
     imports = [import_s() for _ in range(args.repeats)]
     print(f"import mlresearcher.cli: median {statistics.median(imports):.2f} s")
-    print("| task | rows | time to first trial result, median s | all runs s |")
-    print("|---|---|---|---|")
+    print(
+        "| task | rows | first trial result: wall s (median) | CPU s (median) | wall s, all runs |"
+    )
+    print("|---|---|---|---|---|")
     for t in tasks:
-        times = [first_trial_s(t.path, t.target) for _ in range(args.repeats)]
-        med = statistics.median(times)
+        runs = [first_trial_s(t.path, t.target) for _ in range(args.repeats)]
+        times, cpus = [w for w, _ in runs], [c for _, c in runs]
         print(
-            f"| {t.name} | {t.n_rows} | {med:.2f} | {', '.join(f'{x:.2f}' for x in times)} |",
+            f"| {t.name} | {t.n_rows} | {statistics.median(times):.2f} | "
+            f"{statistics.median(cpus):.2f} | {', '.join(f'{x:.2f}' for x in times)} |",
             flush=True,
         )
         if args.out:
             with open(args.out, "a") as f:
-                row = {"task": t.name, "n_rows": t.n_rows, "first_trial_s": times}
+                row = {"task": t.name, "n_rows": t.n_rows, "first_trial_s": times, "cpu_s": cpus}
                 f.write(json.dumps({**row, "import_s": imports, "load1": os.getloadavg()[0]}))
                 f.write("\n")
     return 0
