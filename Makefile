@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# torch first, pinned, so pip takes the CPU wheel rather than a multi-GB CUDA build
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[torch,polars,postgres,dev]"
+	$(PIP) install --quiet -e ".[torch,polars,postgres,study,dev]"
 	touch $@
 
 install: $(VENV)/.installed

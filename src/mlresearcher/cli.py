@@ -103,6 +103,41 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COL",
         help="time-ordered split on this column (validate only on later rows)",
     )
+    r.add_argument(
+        "--window",
+        choices=["expanding", "rolling", "purged"],
+        help="with --time: walk-forward training window (expanding, rolling) or purged k-fold",
+    )
+    r.add_argument(
+        "--train-size",
+        metavar="SPAN",
+        help="with --window rolling: training length (periods or 5D)",
+    )
+    r.add_argument(
+        "--gap",
+        metavar="SPAN",
+        help="with --time: periods (or a duration like 5D) purged between training and each test block",
+    )
+    r.add_argument(
+        "--embargo",
+        metavar="SPAN",
+        help="with --window purged: periods (or a duration) after each test block left out of training",
+    )
+    r.add_argument(
+        "--entity", metavar="COL", help="with --time: panel of many series, one per value of COL"
+    )
+    r.add_argument(
+        "--lag",
+        action="append",
+        metavar="COL:K[,K]",
+        help="with --time: add past values of COL, K rows back per entity (repeatable)",
+    )
+    r.add_argument(
+        "--rolling",
+        action="append",
+        metavar="COL:W[,W]",
+        help="with --time: add mean and std of COL over the W rows before each row (repeatable)",
+    )
     r.add_argument("--folds", type=_positive_int, metavar="K", help="number of folds (default 5)")
     r.add_argument(
         "--repeats",
@@ -230,6 +265,13 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         holdout=args.holdout,
         group=args.group,
         time=args.time,
+        window=args.window,
+        train_size=args.train_size,
+        gap=args.gap,
+        embargo=args.embargo,
+        entity=args.entity,
+        lags=args.lag,
+        rolling=args.rolling,
         n_jobs=args.n_jobs,
     )
     config.validate()

@@ -52,6 +52,14 @@ class RunConfig:
     holdout: float | None = None
     group: str | None = None
     time: str | None = None
+    # walk-forward protocol and past-only features (see mlresearcher.signal)
+    window: str | None = None
+    train_size: str | None = None
+    gap: str | None = None
+    embargo: str | None = None
+    entity: str | None = None
+    lags: list[str] | None = None
+    rolling: list[str] | None = None
     n_jobs: int = 2
     ensemble_rounds: int = 40
     keep_top: int = 12
@@ -69,6 +77,13 @@ class RunConfig:
             raise ConfigError(f"--n-jobs must be at least 1, got {self.n_jobs}")
         if self.group and self.time:
             raise ConfigError("use either --group or --time, not both")
+        walk_forward = (self.window, self.train_size, self.gap, self.embargo, self.entity)
+        if not self.time and (
+            any(v is not None for v in walk_forward) or self.lags or self.rolling
+        ):
+            raise ConfigError(
+                "--window, --train-size, --gap, --embargo, --entity, --lag and --rolling need --time COL"
+            )
         if self.families is not None:
             get_families(self.families)
 
@@ -150,6 +165,18 @@ def run(
     if not keep.all():
         X = X.loc[keep].reset_index(drop=True)
     metric = get_metric(config.metric, target.task)
+    if config.lags or config.rolling or config.entity:
+        from mlresearcher.signal.features import features_for_run
+
+        X = features_for_run(
+            X,
+            target.y,
+            target_name,
+            config.time,
+            lags=config.lags,
+            rolling=config.rolling,
+            entity=config.entity,
+        )
     # -- schema
     fixed: dict[str, str] = {}
     groups = times = None
@@ -175,6 +202,11 @@ def run(
         holdout=config.holdout,
         groups=groups,
         time=times,
+        window=config.window,
+        train_size=config.train_size,
+        gap=config.gap,
+        embargo=config.embargo,
+        entity=config.entity,
     )
     # -- budget
     deadline = ensemble_deadline = None

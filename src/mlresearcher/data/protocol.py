@@ -81,12 +81,35 @@ def make_protocol(
     holdout: float | None = None,
     groups: pd.Series | None = None,
     time: pd.Series | None = None,
+    window: str | None = None,
+    train_size: str | int | None = None,
+    gap: str | int | None = None,
+    embargo: str | int | None = None,
+    entity: str | None = None,
 ) -> Protocol:
-    """Build the folds for a campaign (see the module doc for the default rule)."""
+    """Build the folds for a campaign (see the module doc for the default rule).
+
+    With ``time`` and any of ``window``/``train_size``/``gap``/``embargo``/``entity`` the
+    folds are walk-forward (see :mod:`mlresearcher.signal.walkforward`)."""
     n = len(y)
     classification = task != "regression"
     if folds is not None and folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {folds}")
+    walk_forward = (window, train_size, gap, embargo, entity)
+    if time is None and any(v is not None for v in walk_forward):
+        raise ConfigError("--window, --train-size, --gap, --embargo and --entity need --time COL")
+    if time is not None and any(v is not None for v in walk_forward):
+        from mlresearcher.signal.walkforward import walk_forward_protocol
+
+        return walk_forward_protocol(
+            time,
+            folds or 5,
+            window=window or "expanding",
+            train_size=train_size,
+            gap=gap,
+            embargo=embargo,
+            entity=entity,
+        )
     if time is not None:
         return _time_split(time, folds or 5)
     min_class = int(np.bincount(y).min()) if classification else n

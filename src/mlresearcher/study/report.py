@@ -1,0 +1,186 @@
+"""A study's outputs: tables, statistics, the critical-difference diagram and an HTML report.
+
+:func:`write_outputs` writes into ``<out>/<study-name>/``:
+
+``results.csv``            every complete cell (method, dataset, seed, metric, score, time)
+``summary.csv``            mean/std/n per dataset and method, best flag, p-value vs best
+``tables.md``/``tables.tex`` one table per metric (see :mod:`mlresearcher.study.tables`)
+``statistics.json``        average ranks, Friedman, Nemenyi and Conover-Holm p-values, CD
+``win_tie_loss.csv``       W/T/L of each method (row) against each other (column)
+``cd_diagram.svg``         critical-difference diagram (scikit-posthocs, matplotlib)
+``report.html``            all of the above on one self-contained page
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlresearcher.study import stats, tables
+
+
+def cd_diagram_svg(cmp: stats.Comparison) -> str | None:
+    """The critical-difference diagram as SVG text (``None`` without a post-hoc test)."""
+    if cmp.nemenyi is None or cmp.cd is None:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import scikit_posthocs as sp
+
+    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.35 * len(cmp.methods)))
+    sp.critical_difference_diagram(
+        cmp.ranks.to_dict(), cmp.nemenyi, ax=ax, alpha=cmp.alpha, cd=cmp.cd
+    )
+    ax.set_title(
+        f"average ranks over {cmp.n_datasets} datasets (1 = best); bars join methods the Nemenyi "
+        f"test cannot tell apart; CD = {cmp.cd:.2f}",
+        fontsize=8,
+    )
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def analyse(cells: list[dict[str, Any]], methods: list[str], alpha: float) -> dict[str, Any]:
+    df = stats.results_frame(cells)
+    per = stats.per_dataset(df, methods, alpha) if len(df) else pd.DataFrame()
+    cmp = stats.compare(df, methods, alpha) if len(df) else None
+    wtl = stats.win_tie_loss(per, df, methods, alpha) if len(df) else None
+    return {"df": df, "per": per, "cmp": cmp, "wtl": wtl}
+
+
+def statistics_dict(cmp: stats.Comparison) -> dict[str, Any]:
+    def frame(f: pd.DataFrame | None):
+        return (
+            None if f is None else {r: {c: float(f.loc[r, c]) for c in f.columns} for r in f.index}
+        )
+
+    return {
+        "methods": cmp.methods,
+        "n_datasets": cmp.n_datasets,
+        "average_ranks": {k: float(v) for k, v in cmp.ranks.items()},
+        "friedman": {"statistic": cmp.friedman_stat, "p_value": cmp.friedman_p},
+        "nemenyi_p": frame(cmp.nemenyi),
+        "conover_holm_p": frame(cmp.conover),
+        "critical_difference": cmp.cd,
+        "alpha": cmp.alpha,
+        "notes": cmp.notes,
+    }
+
+
+def write_outputs(
+    out_dir: Path,
+    name: str,
+    cells: list[dict[str, Any]],
+    methods: list[str],
+    alpha: float,
+    wall_time: float | None = None,
+) -> Path:
+    """Write every output file; return the report's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    a = analyse(cells, methods, alpha)
+    df, per, cmp, wtl = a["df"], a["per"], a["cmp"], a["wtl"]
+    df.sort_values(["dataset", "method", "seed"]).to_csv(out_dir / "results.csv", index=False)
+    mts = tables.metric_tables(per, methods) if len(per) else {}
+    md = "\n".join(tables.to_markdown(m, t) for m, t in mts.items())
+    (out_dir / "tables.md").write_text(md)
+    (out_dir / "tables.tex").write_text("\n".join(tables.to_latex(m, t) for m, t in mts.items()))
+    if len(per):
+        tables.to_csv_frame(per).to_csv(out_dir / "summary.csv", index=False)
+    svg = None
+    if cmp is not None:
+        (out_dir / "statistics.json").write_text(json.dumps(statistics_dict(cmp), indent=2))
+        svg = cd_diagram_svg(cmp)
+        if svg:
+            (out_dir / "cd_diagram.svg").write_text(svg)
+    if wtl is not None:
+        wtl.to_csv(out_dir / "win_tie_loss.csv")
+    report = out_dir / "report.html"
+    report.write_text(_html(name, cells, methods, mts, cmp, wtl, svg, wall_time))
+    return report
+
+
+def _html(name, cells, methods, mts, cmp, wtl, svg, wall_time) -> str:
+    e = html.escape
+    n_ok = sum(c["status"] == "complete" for c in cells)
+    failed = [c for c in cells if c["status"] != "complete"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>study {e(name)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}th:first-child,td:first-child{text-align:left}.note{color:#666}</style>",
+        f"</head><body><h1>Study {e(name)}</h1>",
+        f"<p>{n_ok} complete cell(s), {len(failed)} failed; methods: {e(', '.join(methods))}"
+        + (f"; wall time of the last invocation {wall_time:.0f} s" if wall_time is not None else "")
+        + "</p>",
+    ]
+    parts.append("<h2>Results per metric</h2>")
+    for metric, t in mts.items():
+        arrow = "higher" if t.attrs["greater_is_better"] else "lower"
+        parts.append(
+            f"<h3>{e(metric)} ({arrow} is better)</h3><p class='note'>mean ± std over seeds; "
+            "<b>bold</b>: best on the dataset; †: not significantly different from the best "
+            "(paired t-test over seeds)</p><table><tr><th>dataset</th>"
+            + "".join(f"<th>{e(m)}</th>" for m in t.columns)
+            + "</tr>"
+        )
+        for ds, row in t.iterrows():
+            cells_html = "".join(
+                f"<td>{tables._cell_text(row[m], ('<b>', '</b>'), '†', '±')}</td>"
+                for m in t.columns
+            )
+            parts.append(f"<tr><td>{e(str(ds))}</td>{cells_html}</tr>")
+        ranks = t.attrs["ranks"]
+        parts.append(
+            "<tr><td><i>average rank</i></td>"
+            + "".join(f"<td>{ranks[m]:.2f}</td>" for m in t.columns)
+            + "</tr></table>"
+        )
+    if cmp is not None:
+        parts.append("<h2>Across datasets</h2>")
+        parts.append(
+            "<table><tr><th>method</th><th>average rank</th></tr>"
+            + "".join(f"<tr><td>{e(m)}</td><td>{r:.2f}</td></tr>" for m, r in cmp.ranks.items())
+            + "</table>"
+        )
+        if cmp.friedman_p is not None:
+            verdict = "differ" if cmp.friedman_p < cmp.alpha else "are not shown to differ"
+            parts.append(
+                f"<p>Friedman test over {cmp.n_datasets} datasets: χ² = {cmp.friedman_stat:.3f}, "
+                f"p = {cmp.friedman_p:.4g}: the methods {verdict} at α = {cmp.alpha}. "
+                f"Nemenyi critical difference of average ranks: {cmp.cd:.3f}.</p>"
+            )
+            for title, f in (
+                ("Nemenyi p-values", cmp.nemenyi),
+                ("Conover p-values (Holm-adjusted)", cmp.conover),
+            ):
+                parts.append(f"<h3>{title}</h3>" + f.to_html(float_format=lambda v: f"{v:.4f}"))
+        for note in cmp.notes:
+            parts.append(f"<p class='note'>{e(note)}</p>")
+        if svg:
+            parts.append("<h3>Critical-difference diagram</h3>" + svg[svg.find("<svg") :])
+    if wtl is not None:
+        parts.append(
+            "<h2>Win / tie / loss</h2><p class='note'>row method against column method, over "
+            "datasets; a tie is a difference that is not significant</p>" + wtl.to_html()
+        )
+    if failed:
+        parts.append(
+            "<h2>Failed cells</h2><table><tr><th>method</th><th>dataset</th><th>seed</th><th>error</th></tr>"
+        )
+        for c in failed:
+            err = (c.get("error") or "").splitlines()[0] if c.get("error") else ""
+            parts.append(
+                f"<tr><td>{e(c['method'])}</td><td>{e(c['dataset'])}</td><td>{c['seed']}</td><td>{e(err)}</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
