@@ -229,5 +229,9 @@ def test_end_to_end_run_is_resumable_and_records_failures(
     last = bench_run.load_results(out / "results.jsonl")[-1]
     assert (last["budget"], last["status"]) == (1.0, "timeout")
     text = (out / "report.md").read_text()
-    assert "## Budget 30 s" in text and "Head to head" in text and "| flaml | 1 | 0 | 0 | 100% |" in text
+    assert (
+        "## Budget 30 s" in text
+        and "Head to head" in text
+        and "| flaml | 1 | 0 | 0 | 100% |" in text
+    )
     assert os.path.exists(out / "splits" / "seed0" / "credit_scoring" / "test.parquet")
