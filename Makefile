@@ -4,14 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install demo test lint format clean bench-setup bench bench-long
+.PHONY: install demo test lint format clean bench-profile bench-setup bench bench-long
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	# torch first, pinned, so pip takes the CPU wheel rather than a multi-GB CUDA build
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[torch,polars,postgres,study,dev]"
+	$(PIP) install --quiet -e ".[torch,polars,postgres,study,explain,dev]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -32,8 +32,19 @@ format: install
 	$(VENV)/bin/ruff format src tests benchmarks
 	$(VENV)/bin/ruff check --fix src tests benchmarks
 
+# ydata-profiling goes into its own venv: it is only the benchmark's yardstick, never a dependency
+YDATA_VENV := .venv-ydata
+$(YDATA_VENV)/.installed:
+	$(PYTHON) -m venv $(YDATA_VENV)
+	$(YDATA_VENV)/bin/pip install --quiet --upgrade pip
+	$(YDATA_VENV)/bin/pip install --quiet ydata-profiling pyarrow setuptools
+	touch $@
+
+bench-profile: install $(YDATA_VENV)/.installed
+	$(PY) benchmarks/profile_speed.py --ydata $(YDATA_VENV)/bin/python --ydata-rows 100000
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(YDATA_VENV) runs .pytest_cache
 
 # AutoML benchmark (benchmarks/automl/). The peers live in their own virtual environment,
 # never in the project's: AutoGluon (tabular, with its LightGBM, CatBoost and XGBoost

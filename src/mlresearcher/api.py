@@ -72,6 +72,8 @@ class AutoModel(BaseEstimator):
         ``out`` is set, else nothing is stored).
     verbose : int, default=0
         1 shows the live progress view on stderr.
+    sensitive : list of str or None
+        Columns of ``X`` whose groups the fairness analysis of :meth:`report` compares.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class AutoModel(BaseEstimator):
         out: str | None = None,
         store: str | None = None,
         verbose: int = 0,
+        sensitive: list[str] | tuple[str, ...] | None = None,
     ) -> None:
         self.time_limit = time_limit
         self.max_trials = max_trials
@@ -107,6 +110,7 @@ class AutoModel(BaseEstimator):
         self.out = out
         self.store = store
         self.verbose = verbose
+        self.sensitive = sensitive
 
     # scikit-learn tags -------------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -155,6 +159,7 @@ class AutoModel(BaseEstimator):
             group=self.group,
             time=self.time,
             n_jobs=self.n_jobs,
+            sensitive=list(self.sensitive) if self.sensitive is not None else None,
         )
         store = None
         if self.store is not None or self.out is not None:
@@ -185,6 +190,12 @@ class AutoModel(BaseEstimator):
         self.run_dir_ = str(rr.run_dir) if rr.run_dir else None
         self.best_score_ = rr.best_score
         self.fit_time_ = rr.wall_time
+        # with ``out`` the analysis ran inside the fit; otherwise report() runs it on demand
+        self.analysis_ = rr.extra.get("analysis")
+        inputs = rr.extra.get("inputs") or {}
+        self._analysis_inputs = (
+            (rr, inputs["X"], inputs["Xp"]) if self.analysis_ is None and inputs else None
+        )
         if rr.task != "regression":
             self.classes_ = np.asarray(rr.target.classes)
         if store is not None:
@@ -315,11 +326,54 @@ class AutoModel(BaseEstimator):
         self._check()
         return self.leaderboard_.copy()
 
+    def report(self, time_limit: float | None = 60.0) -> Any:
+        """The run's report: executive summary, honest comparison, explanations,
+        diagnostics and fairness. A notebook displays the returned object
+        (``_repr_html_``); ``.html``, ``.markdown`` and ``.model_card`` hold the texts and
+        ``.save(folder)`` writes them.
+
+        With ``out`` set, the analysis ran during ``fit`` and the run directory's report is
+        returned. Otherwise the analysis runs at the first call, within ``time_limit``
+        seconds (``None``: no limit), on the training data kept in memory since ``fit``.
+        """
+        from mlresearcher import report as rp
+
+        self._check()
+        if self.analysis_ is None:
+            inputs = getattr(self, "_analysis_inputs", None)
+            if inputs is None:
+                raise DataError(
+                    "this model no longer holds its training data (it was saved and loaded); "
+                    "refit it, or fit with out=DIR so the report is written at fit time"
+                )
+            import time
+
+            from mlresearcher.analysis import analyse
+
+            rr, X, Xp = inputs
+            self.analysis_ = analyse(
+                rr,
+                X,
+                Xp,
+                sensitive=list(self.sensitive) if self.sensitive else None,
+                seed=self.seed,
+                n_jobs=self.n_jobs,
+                deadline=time.monotonic() + time_limit if time_limit else None,
+            )
+            self.findings_ = self.findings_ + self.analysis_["findings"]
+            self._analysis_inputs = None  # the data is no longer needed
+        if self.run_dir_ and (Path(self.run_dir_) / rp.REPORT_HTML).exists():
+            return rp.load(self.run_dir_)
+        return rp.render(self.analysis_, self.findings_)
+
     # persistence -------------------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         # A pickled model records the mlresearcher version that made it, as scikit-learn's own
-        # estimators record theirs; unpickling it under another version warns.
-        return dict(super().__getstate__(), _mlresearcher_version=__version__)
+        # estimators record theirs; unpickling it under another version warns. The training
+        # data kept for report() is not saved.
+        state = dict(super().__getstate__(), _mlresearcher_version=__version__)
+        state.pop("_analysis_inputs", None)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)

@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="use a single holdout of this fraction instead of k-fold",
     )
+    r.add_argument(
+        "--sensitive",
+        action="append",
+        metavar="COL",
+        help="report per-group fairness metrics for this column (repeatable)",
+    )
     r.add_argument("--n-jobs", type=_positive_int, default=2, help="threads per model (default 2)")
     r.add_argument("--out", default="runs", metavar="DIR", help="runs folder (default ./runs)")
     r.add_argument(
@@ -273,6 +279,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         lags=args.lag,
         rolling=args.rolling,
         n_jobs=args.n_jobs,
+        sensitive=args.sensitive,
     )
     config.validate()
     df = read_table(args.data)
@@ -314,7 +321,7 @@ def _print_leaderboard(rr: Any, top: int = 15) -> None:
     t = Table(
         title=f"leaderboard: {rr.metric.name} ({'higher' if rr.metric.greater_is_better else 'lower'} is better), {rr.protocol.description}"
     )
-    for col in ("rank", "model", "score", "± std", "folds", "fit s", "weight"):
+    for col in ("rank", "model", "score", "± std", "≈ best", "folds", "fit s", "weight"):
         t.add_column(col, justify="right" if col not in ("model",) else "left")
     for _, row in lb[lb["status"] == "complete"].head(top).iterrows():
         std = (
@@ -327,6 +334,7 @@ def _print_leaderboard(rr: Any, top: int = 15) -> None:
             row["model"],
             f"{row['score']:.5g}",
             std,
+            "yes" if _is_true(row.get("tied_with_best")) else "",
             str(row["n_folds"]),
             f"{row['fit_time']:.1f}",
             f"{row['weight']:.2f}" if row["weight"] else "",
@@ -340,7 +348,20 @@ def _print_leaderboard(rr: Any, top: int = 15) -> None:
         f"stopped: {rr.campaign.stopped_because}; wall time {rr.wall_time:.1f}s"
     )
     console.print(f"final model: {rr.predictor.describe()}")
+    console.print(
+        "≈ best: not distinguishable from the best (corrected resampled t-test, p >= 0.05)"
+    )
     console.print(f"run directory: [bold]{rr.run_dir}[/]")
+    if rr.run_dir is not None and (rr.run_dir / "report.html").exists():
+        console.print(f"report: [bold]{rr.run_dir / 'report.html'}[/]")
+
+
+def _is_true(v: Any) -> bool:
+    """True for a true boolean cell; False for false, missing (NA) and absent."""
+    try:
+        return bool(v) if v is not None and v == v else False
+    except TypeError:  # pandas.NA
+        return False
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -63,6 +63,8 @@ class RunConfig:
     n_jobs: int = 2
     ensemble_rounds: int = 40
     keep_top: int = 12
+    sensitive: list[str] | None = None  # columns whose groups the fairness analysis compares
+    analysis: bool = True  # run the analysis stage and write the report (with a run dir)
 
     def validate(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:
@@ -140,6 +142,19 @@ def split_target(df: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series
     return df.drop(columns=[name]), df[name]
 
 
+def _fingerprint(X_kept: pd.DataFrame, y: pd.Series, keep: np.ndarray, target_name: str) -> str:
+    y_kept = y.reset_index(drop=True)[keep].reset_index(drop=True).rename(target_name)
+    return data_hash(pd.concat([X_kept, y_kept], axis=1))
+
+
+def run_data_hash(X: pd.DataFrame, y: pd.Series, task: str | None = None) -> str:
+    """The data hash ``run`` records for features ``X`` and target ``y`` (rows with a target)."""
+    target_name = str(y.name) if y.name is not None else "target"
+    _, keep = encode_target(y.reset_index(drop=True), target_name, task)
+    X = X.reset_index(drop=True)
+    return _fingerprint(X.loc[keep].reset_index(drop=True), y, keep, target_name)
+
+
 def run(
     X: pd.DataFrame,
     y: pd.Series,
@@ -164,6 +179,8 @@ def run(
     X = X.reset_index(drop=True)
     if not keep.all():
         X = X.loc[keep].reset_index(drop=True)
+    # the fingerprint of the input data (before derived features): what reproduce checks
+    dhash = _fingerprint(X, y, keep, target_name)
     metric = get_metric(config.metric, target.task)
     if config.lags or config.rolling or config.entity:
         from mlresearcher.signal.features import features_for_run
@@ -188,9 +205,24 @@ def run(
         find_target_column(list(X.columns), config.time, "--time column")
         times = X[config.time]
         # the time column still yields calendar features (past-only information)
+    for col in config.sensitive or []:
+        find_target_column(list(X.columns), col, "--sensitive column")
     infos, role_findings = infer_roles(X, exclude=fixed)
     findings += role_findings
     schema = build_schema(X, infos)
+    # -- profile: reports findings only; it changes no feature, so nothing reaches the folds
+    from mlresearcher.profile import in_run_sample, profile_features
+
+    profile = profile_features(
+        X,
+        target,
+        infos=infos,
+        time_column=config.time,
+        seed=config.seed,
+        **in_run_sample(config.time_limit),
+    )
+    seen = {(f.code, f.column) for f in findings}
+    findings += [f for f in profile.findings if (f.code, f.column) not in seen]
     Xp = prepare_features(X, schema)
     # -- protocol
     protocol = make_protocol(
@@ -209,19 +241,20 @@ def run(
         entity=config.entity,
     )
     # -- budget
-    deadline = ensemble_deadline = None
+    deadline = ensemble_deadline = analysis_deadline = None
+    do_analysis = config.analysis and out_dir is not None
     if config.time_limit is not None:
+        from mlresearcher.analysis import analysis_seconds, render_seconds
+
         reserve = min(15.0, max(1.5, 0.05 * config.time_limit))
-        deadline = start + config.time_limit - reserve
-        ensemble_deadline = start + config.time_limit - reserve * 0.5
+        # the analysis stage and the report get their share inside the limit
+        analysis_s = analysis_seconds(config.time_limit) if do_analysis else 0.0
+        deadline = start + config.time_limit - reserve - analysis_s
+        ensemble_deadline = start + config.time_limit - reserve * 0.5 - analysis_s
+        analysis_deadline = start + config.time_limit - reserve - render_seconds(analysis_s)
     # -- store
     run_id = run_id or new_run_id()
     run_dir = Path(out_dir) / run_id if out_dir is not None else None
-    dhash = data_hash(
-        pd.concat(
-            [X, y.reset_index(drop=True)[keep].reset_index(drop=True).rename(target_name)], axis=1
-        )
-    )
     if store is not None:
         store.create_run(
             run_id,
@@ -312,7 +345,28 @@ def run(
         result,
         wall,
         oof,
+        extra={"profile": profile.to_dict()},
     )
+    rr.extra["inputs"] = {"X": X, "Xp": Xp}  # for AutoModel.report()
+    if do_analysis:
+        from mlresearcher.analysis import analyse
+
+        t_analysis = time.monotonic()
+        if analysis_deadline is None:  # --max-trials alone: bounded by the campaign's time
+            from mlresearcher.analysis import untimed_analysis_seconds
+
+            analysis_deadline = t_analysis + untimed_analysis_seconds(t_analysis - start)
+        rr.extra["analysis"] = analyse(
+            rr,
+            X,
+            Xp,
+            sensitive=config.sensitive,
+            seed=config.seed,
+            n_jobs=config.n_jobs,
+            deadline=analysis_deadline,
+        )
+        rr.findings += [Finding.from_dict(f) for f in rr.extra["analysis"]["findings"]]
+        result.timings["analysis"] = round(time.monotonic() - t_analysis, 3)
     result.timings["until_saving"] = round(time.monotonic() - start, 3)
     if run_dir is not None:
         from mlresearcher.store.rundir import write_run_dir
@@ -325,6 +379,13 @@ def run(
             command=command,
             store_url=store.url if store else None,
         )
+        if do_analysis:
+            from mlresearcher.report import write_analysis, write_report
+
+            t_report = time.monotonic()
+            write_analysis(run_dir, rr.extra["analysis"])
+            write_report(run_dir)
+            result.timings["report"] = round(time.monotonic() - t_report, 3)
         rr.wall_time = time.monotonic() - start
         result.timings["saving"] = round(rr.wall_time - result.timings["until_saving"], 3)
     if store is not None:
@@ -413,6 +474,10 @@ def _finalize(
             [i + 1 if s == "complete" else None for i, s in enumerate(lb["status"])], dtype="Int64"
         ),
     )
+    from mlresearcher.analysis.stats import add_comparison
+
+    scores = {t.name: t.fold_scores for t in result.trials if t.status == "complete"}
+    lb = add_comparison(lb, {**scores, "ensemble": list(ens.fold_scores)}, protocol.folds)
     return predictor, lb, oof
 
 

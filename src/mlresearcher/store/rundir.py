@@ -10,6 +10,7 @@
 ``config.json``        the resolved run configuration
 ``schema.json``        column roles and prepared features
 ``findings.json``      data and run findings
+``profile.json``       the data profile: column statistics and findings (first stage)
 ``manifest.json``      run id, data hash, seed, protocol, package versions, command,
                        and the SHA-256 of every file above
 =====================  =============================================================
@@ -115,6 +116,9 @@ def write_run_dir(
         "schema.json",
         "findings.json",
     ]
+    if "profile" in rr.extra:
+        _write_json(d / "profile.json", rr.extra["profile"])
+        files.append("profile.json")
     manifest = {
         "run_id": rr.run_id,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

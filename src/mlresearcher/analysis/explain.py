@@ -1,0 +1,324 @@
+"""Why the final model predicts what it does.
+
+* **Permutation importance on out-of-fold data**: for every fold of the first repeat, the
+  final model's fold-``i`` models (the ones that never saw fold ``i``) score fold ``i``'s
+  validation rows with one feature shuffled.
+  The importance is the loss of the run's metric it causes, in the metric's units, averaged
+  over folds and shuffles (Breiman's definition, as scikit-learn's
+  ``permutation_importance``; computed here in batches, see the function).
+* **SHAP values** (TreeSHAP, the ``shap`` package) of the tree model with the largest weight
+  in the final ensemble, each fold model on its own validation rows: a summary (mean
+  absolute SHAP value per feature) and dependence data for the top features. Values are in
+  the model's raw output units (log-odds for LightGBM and XGBoost classifiers,
+  probabilities for forests, target units for regression).
+* **Partial dependence** of the final model on the top features: the average prediction
+  when a feature is set to each grid value for every row of a sample (Friedman, 2001).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlresearcher.analysis._common import Budget, fold_ensemble_scores, sample_rows
+
+#: families whose fitted learner TreeSHAP can read, and the attribute holding it
+SHAP_LEARNERS = {
+    "lightgbm": "booster_",
+    "random_forest": "learner_",
+    "extra_trees": "learner_",
+}
+
+
+def permutation_importance_oof(
+    predictor: Any,
+    Xp: pd.DataFrame,
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    metric: Any,
+    *,
+    seed: int,
+    budget: Budget | None = None,
+    n_repeats: int = 3,
+    max_rows: int = 4000,
+    max_batch_rows: int = 200_000,
+) -> dict[str, Any]:
+    """Importance of each prepared feature: metric loss when it is shuffled, out of fold.
+
+    For fold ``i``: the score of the fold-``i`` models on (a sample of) fold ``i``'s
+    validation rows, minus their score with one column permuted, ``n_repeats`` times per
+    column (Breiman's permutation importance, as scikit-learn's ``permutation_importance``
+    defines it). All permuted copies of a fold are scored in a few large batches: one
+    prediction call per batch instead of one per column and repeat, which is what makes it
+    affordable inside the time limit.
+    """
+    import sklearn
+
+    budget = budget or Budget()
+    per_fold = max(50, max_rows // max(1, len(folds)))
+    rng = np.random.default_rng(seed)
+    cols = list(Xp.columns)
+    t0 = time.monotonic()
+    chunks = []
+    for i, (_, va) in enumerate(folds):
+        if chunks and not budget.fits((time.monotonic() - t0) / len(chunks)):
+            budget.skip(f"permutation importance: {len(folds) - i} of {len(folds)} folds (time)")
+            break
+        rows = va[sample_rows(len(va), per_fold, seed + i)]
+        Xv, yv = Xp.iloc[rows].reset_index(drop=True), y[rows]
+        n = len(rows)
+        base = -metric.loss(metric(yv, fold_ensemble_scores(predictor, i, Xv)))
+        jobs = [(j, rng.permutation(n)) for j in range(len(cols)) for _ in range(n_repeats)]
+        imp = np.zeros((len(cols), n_repeats))
+        filled = np.zeros(len(cols), dtype=int)
+        per_batch = max(1, max_batch_rows // max(1, n))
+        for b in range(0, len(jobs), per_batch):
+            batch = jobs[b : b + per_batch]
+            frames = []
+            for j, perm in batch:
+                Xc = Xv.copy()
+                Xc[cols[j]] = Xv[cols[j]].to_numpy()[perm]
+                frames.append(Xc)
+            scores = fold_ensemble_scores(predictor, i, pd.concat(frames, ignore_index=True))
+            # many small metric calls: skip scikit-learn's per-call input validation
+            with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                for k, (j, _) in enumerate(batch):
+                    part = scores[k * n : (k + 1) * n]
+                    imp[j, filled[j]] = base + metric.loss(metric(yv, part))
+                    filled[j] += 1
+        chunks.append(imp)
+    if not chunks:
+        return {"features": [], "folds_used": 0}
+    imp = np.concatenate(chunks, axis=1)  # (features, folds * repeats)
+    order = np.argsort(-imp.mean(axis=1), kind="stable")
+    return {
+        "method": "permutation importance on out-of-fold rows (metric loss when shuffled)",
+        "metric": metric.name,
+        "folds_used": len(chunks),
+        "n_repeats": n_repeats,
+        "features": [
+            {
+                "feature": str(cols[j]),
+                "importance": float(imp[j].mean()),
+                "std": float(imp[j].std(ddof=1)) if imp.shape[1] > 1 else 0.0,
+            }
+            for j in order
+        ],
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+
+
+def _tree_member(predictor: Any) -> Any:
+    for m in sorted(predictor.members, key=lambda m: -m.weight):
+        if m.family in SHAP_LEARNERS:
+            return m
+    return None
+
+
+def _shap_matrix(values: Any) -> np.ndarray:
+    """SHAP values as ``(n, features)`` or ``(n, features, outputs)`` (old list form too)."""
+    return np.asarray(values) if not isinstance(values, list) else np.stack(values, axis=-1)
+
+
+def shap_values(
+    predictor: Any,
+    Xp: pd.DataFrame,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    classes: list[Any] | None,
+    seed: int,
+    budget: Budget | None = None,
+    max_rows: int = 1000,
+    top: int = 10,
+    n_dependence: int = 3,
+    max_points: int = 400,
+) -> dict[str, Any]:
+    """TreeSHAP of the heaviest tree member, out of fold; summary and dependence data."""
+    budget = budget or Budget()
+    member = _tree_member(predictor)
+    if member is None:
+        fams = sorted({m.family for m in predictor.members})
+        return {
+            "available": False,
+            "reason": f"no tree model TreeSHAP reads in the final model ({', '.join(fams)}); "
+            "permutation importance and partial dependence describe it instead",
+        }
+    try:
+        import shap
+    except ImportError:
+        return {
+            "available": False,
+            "reason": "the shap package is not installed (install the 'explain' extra)",
+        }
+    task = predictor.task
+    per_fold = max(20, max_rows // max(1, len(folds)))
+    t0 = time.monotonic()
+    parts: list[np.ndarray] = []
+    rows_all: list[np.ndarray] = []
+    names: list[str] | None = None
+    for i, (_, va) in enumerate(folds):
+        if parts and not budget.fits((time.monotonic() - t0) / len(parts)):
+            budget.skip(f"SHAP: {len(folds) - i} of {len(folds)} folds (time)")
+            break
+        est = member.models[i]
+        if getattr(est, "constant_", None) is not None:
+            continue
+        rows = va[sample_rows(len(va), per_fold, seed + i)]
+        Xt = est.preprocessor_.transform(Xp.iloc[rows].reset_index(drop=True))
+        learner = getattr(est, SHAP_LEARNERS[member.family])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sv = shap.TreeExplainer(learner).shap_values(Xt, check_additivity=False)
+        v = _shap_matrix(sv)
+        if task != "regression":
+            present = list(getattr(est, "present_classes_", range(v.shape[-1])))
+            if v.ndim == 2:  # one output: the log-odds of the second present class
+                v = v[:, :, None]
+                present = present[1:]
+            full = np.zeros(v.shape[:2] + (len(classes or []),))
+            full[:, :, present] = v
+            v = full
+        parts.append(v)
+        rows_all.append(rows)
+        names = [str(c) for c in est.preprocessor_.get_feature_names_out()]
+    if not parts or names is None:
+        return {"available": False, "reason": "no fold model could be explained"}
+    values = np.concatenate(parts, axis=0)
+    rows = np.concatenate(rows_all)
+    explained_class = None
+    mean_abs = None
+    if task != "regression":
+        per_class = np.abs(values).mean(axis=(0, 1))
+        k = int(np.argmax(per_class)) if task == "multiclass" else len(per_class) - 1
+        explained_class = str((classes or [])[k]) if classes else str(k)
+        mean_abs = np.abs(values).mean(axis=(0, 2)) if task == "multiclass" else None
+        values = values[:, :, k]
+    if mean_abs is None:
+        mean_abs = np.abs(values).mean(axis=0)
+    order = np.argsort(-mean_abs, kind="stable")[:top]
+    pick = sample_rows(len(rows), max_points, seed)
+    summary = []
+    for j in order:
+        x = _feature_values(Xp, names[j], rows[pick])
+        summary.append(
+            {
+                "feature": names[j],
+                "mean_abs_shap": float(mean_abs[j]),
+                "shap": [float(v) for v in values[pick, j]],
+                "value_rank": _ranks(x),
+            }
+        )
+    dependence = [
+        {
+            "feature": names[j],
+            "x": _jsonable(_feature_values(Xp, names[j], rows[pick])),
+            "shap": [float(v) for v in values[pick, j]],
+        }
+        for j in order[:n_dependence]
+    ]
+    return {
+        "available": True,
+        "model": member.name,
+        "family": member.family,
+        "weight": member.weight,
+        "explained_class": explained_class,
+        "units": "log-odds"
+        if member.family in ("lightgbm",) and task != "regression"
+        else ("probability" if task != "regression" else "target units"),
+        "n_rows": int(len(rows)),
+        "summary": summary,
+        "dependence": dependence,
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+
+
+def _feature_values(Xp: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:
+    if name in Xp.columns:
+        return Xp[name].iloc[rows].reset_index(drop=True)
+    return pd.Series([None] * len(rows))  # a derived column (text components)
+
+
+def _ranks(x: pd.Series) -> list[float | None]:
+    """Feature values as ranks in [0, 1] for colouring (categories by code order)."""
+    num = pd.to_numeric(x, errors="coerce")
+    if num.notna().sum() == 0:
+        num = pd.Series(pd.factorize(x.astype(str))[0], dtype=float)
+        num[x.isna()] = np.nan
+    r = num.rank(pct=True)
+    return [None if pd.isna(v) else float(v) for v in r]
+
+
+def _jsonable(x: pd.Series) -> list[Any]:
+    out = []
+    for v in x.tolist():
+        if v is None or (isinstance(v, float) and not np.isfinite(v)):
+            out.append(None)
+        elif isinstance(v, np.generic):
+            out.append(v.item())
+        else:
+            out.append(v)
+    return out
+
+
+def partial_dependence(
+    predictor: Any,
+    Xp: pd.DataFrame,
+    features: list[str],
+    *,
+    seed: int,
+    budget: Budget | None = None,
+    max_rows: int = 150,
+    grid: int = 15,
+) -> dict[str, Any]:
+    """Average prediction of the final model over a grid of each feature's values.
+
+    Numeric features: up to ``grid`` distinct quantiles between the 5th and 95th percentile;
+    categorical ones: their most frequent levels. Output per grid value: the mean predicted
+    probability of each class (classification) or the mean prediction (regression).
+    """
+    budget = budget or Budget()
+    rows = sample_rows(len(Xp), max_rows, seed)
+    base = Xp.iloc[rows].reset_index(drop=True)
+    out = []
+    t0 = time.monotonic()
+    for f in features:
+        if f not in Xp.columns:
+            continue
+        if out and not budget.fits((time.monotonic() - t0) / len(out)):
+            budget.skip(f"partial dependence: {f} and later features (time)")
+            break
+        col = Xp[f]
+        numeric = pd.api.types.is_numeric_dtype(col)
+        if numeric:
+            vals = col.dropna().to_numpy(dtype=float)
+            if len(vals) == 0:
+                continue
+            values: list[Any] = sorted(set(np.quantile(vals, np.linspace(0.05, 0.95, grid))))
+        else:
+            values = col.dropna().astype(str).value_counts().index[:grid].tolist()
+        frames = []
+        for v in values:
+            g = base.copy()
+            g[f] = v if not numeric else float(v)
+            frames.append(g)
+        big = pd.concat(frames, ignore_index=True)
+        s = predictor.predict_scores(big, prepared=True)
+        s = s.reshape(len(values), len(base), *s.shape[1:]).mean(axis=1)
+        out.append(
+            {
+                "feature": f,
+                "kind": "numeric" if numeric else "categorical",
+                "grid": [float(v) if numeric else str(v) for v in values],
+                "average": s.tolist(),
+            }
+        )
+    return {
+        "method": "partial dependence (brute force average over a row sample)",
+        "n_rows": int(len(base)),
+        "features": out,
+        "seconds": round(time.monotonic() - t0, 3),
+    }
