@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install demo test lint format clean bench-profile
+.PHONY: install demo test lint format clean bench-profile bench-setup bench bench-long
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,27 @@ bench-profile: install $(YDATA_VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(YDATA_VENV) runs .pytest_cache
+
+# AutoML benchmark (benchmarks/automl/). The peers live in their own virtual environment,
+# never in the project's: AutoGluon (tabular, with its LightGBM, CatBoost and XGBoost
+# models), FLAML, LightGBM and scikit-learn. torch 2.13.0 (CPU wheel) goes in first so
+# AutoGluon's neural network model can run without pulling another torch build.
+PEERS := benchmarks/automl/.venv-peers
+BENCH_OUT ?= benchmarks/out/automl
+
+$(PEERS)/.installed: benchmarks/automl/requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet --upgrade pip
+	$(PEERS)/bin/pip install --quiet torch==2.13.0
+	$(PEERS)/bin/pip install --quiet -r benchmarks/automl/requirements-peers.txt
+	touch $@
+
+bench-setup: install $(PEERS)/.installed
+
+# 60 s budget, every system on every dev task (about an hour on 2 cores).
+bench: bench-setup
+	$(PY) benchmarks/automl/run.py --budget 60 --out $(BENCH_OUT)
+
+# 300 s budget, mlresearcher and AutoGluon best_quality on the five largest tasks.
+bench-long: bench-setup
+	$(PY) benchmarks/automl/run.py --budget 300 --systems mlresearcher,autogluon_best --tasks largest:5 --out $(BENCH_OUT)

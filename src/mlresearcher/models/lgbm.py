@@ -25,6 +25,13 @@ from mlresearcher.models.preprocess import n_output_categories, tree_preprocesso
 EARLY_STOPPING_ROUNDS = 50
 
 
+# Below this many training rows a LightGBM fit runs on one thread. Its per-iteration
+# parallel regions cost more than they save on small data, and on a busy machine every
+# one of them waits for a descheduled thread: 2 threads were 3x slower on the small dev
+# tasks there (benchmarks/automl/lgbm_threads.py).
+SINGLE_THREAD_ROWS = 10_000
+
+
 class LightGBMModel(TabularEstimator):
     """LightGBM booster with its preprocessing, early stopping and a deadline."""
 
@@ -111,6 +118,8 @@ class LightGBMModel(TabularEstimator):
         categorical = list(range(n_cat))
         train_idx, valid_idx = self._split(y)
         params = self._booster_params(n_out)
+        if len(train_idx) < SINGLE_THREAD_ROWS:
+            params["num_threads"] = 1
         dtrain = lgb.Dataset(
             take_rows(Xt, train_idx),
             label=y[train_idx],

@@ -1,0 +1,120 @@
+"""Time to first trial result: from starting ``mlresearcher run`` (a new process, so the
+interpreter start, imports and data loading count) until the first trial is committed to
+the run store.
+
+The run's SQLite store is polled every 10 ms from this process; the run itself is the
+ordinary CLI command, untouched. Also reports the CPU seconds the run had used by then
+(user + system, read from ``/proc``: on a busy machine the wall time mostly measures
+waiting for a core, the CPU time what an idle machine would need), and the CLI's import
+time alone (``python -c "import mlresearcher.cli"``). Median of ``--repeats`` runs per task; "small"
+tasks are those under ``--max-rows`` rows (default 10,000).
+
+    .venv/bin/python benchmarks/automl/first_trial.py --out benchmarks/out/first_trial.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tasks import default_datasets, load_tasks  # noqa: E402
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def first_trial_s(
+    data: Path, target: str, *, limit: float = 30, timeout: float = 120
+) -> tuple[float, float]:
+    """Wall and CPU seconds from process start to the first trial row in the store
+    (inf when none came)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "mlresearcher.db"
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlresearcher.cli", "run", str(data), "--target", target]
+            + ["--time-limit", str(limit), "--out", tmp, "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        found = cpu = float("inf")
+        try:
+            while time.perf_counter() - t0 < timeout and proc.poll() is None:
+                if db.exists():
+                    try:
+                        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05) as c:
+                            if c.execute("select count(*) from trials").fetchone()[0]:
+                                found = time.perf_counter() - t0
+                                cpu = _cpu_s(proc.pid)
+                                break
+                    except sqlite3.Error:
+                        pass  # table not created yet, or locked for a write
+                time.sleep(0.01)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        return found, cpu
+
+
+def import_s() -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import mlresearcher.cli"], check=True)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--datasets", default=None)
+    ap.add_argument("--tasks", default=None, help="comma-separated names (default: small ones)")
+    ap.add_argument("--max-rows", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=None, help="append one JSON line per task here")
+    args = ap.parse_args()
+    tasks = load_tasks(Path(args.datasets) if args.datasets else default_datasets())
+    if args.tasks:
+        tasks = [t for t in tasks if t.name in args.tasks.split(",")]
+    else:
+        tasks = [t for t in tasks if t.n_rows < args.max_rows]
+    imports = [import_s() for _ in range(args.repeats)]
+    print(f"import mlresearcher.cli: median {statistics.median(imports):.2f} s")
+    print(
+        "| task | rows | first trial result: wall s (median) | CPU s (median) | wall s, all runs |"
+    )
+    print("|---|---|---|---|---|")
+    for t in tasks:
+        runs = [first_trial_s(t.path, t.target) for _ in range(args.repeats)]
+        times, cpus = [w for w, _ in runs], [c for _, c in runs]
+        print(
+            f"| {t.name} | {t.n_rows} | {statistics.median(times):.2f} | "
+            f"{statistics.median(cpus):.2f} | {', '.join(f'{x:.2f}' for x in times)} |",
+            flush=True,
+        )
+        if args.out:
+            with open(args.out, "a") as f:
+                row = {"task": t.name, "n_rows": t.n_rows, "first_trial_s": times, "cpu_s": cpus}
+                f.write(json.dumps({**row, "import_s": imports, "load1": os.getloadavg()[0]}))
+                f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""The systems under comparison, one adapter each, behind one small interface.
+
+An adapter is built with the task and the budget, then ``fit(X, y)`` and ``predict(X)``.
+``predict`` returns class probabilities for classification (columns in the order of
+``classes``) and values for regression. Every adapter imports its library inside
+``__init__``, so the worker process loads only the system it runs: mlresearcher runs in
+the project's environment, the peers in ``benchmarks/automl/.venv-peers``.
+
+Settings: each system's defaults, with the benchmark's budget, seed, metric and thread
+count (``n_jobs``) passed where the system takes them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+class System:
+    """Interface: ``fit``, ``predict``, ``classes`` (classification) and ``info()``."""
+
+    classes: list[Any]
+
+    def __init__(self, *, task: Any, budget: float, seed: int, n_jobs: int, workdir: Path):
+        self.task, self.budget, self.seed, self.n_jobs, self.workdir = (
+            task,
+            budget,
+            seed,
+            n_jobs,
+            workdir,
+        )
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> None:
+        raise NotImplementedError
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def info(self) -> dict[str, Any]:
+        """What the system chose (best model, trial count): recorded with the result."""
+        return {}
+
+
+class MLResearcher(System):
+    """The project's ``AutoModel`` (the same engine as ``mlresearcher run``)."""
+
+    def fit(self, X, y):
+        from mlresearcher import AutoModel
+
+        self.model = AutoModel(
+            time_limit=self.budget,
+            seed=self.seed,
+            n_jobs=self.n_jobs,
+            task=self.task.task_type,
+            metric=self.task.metric,
+        ).fit(X, y)
+        if self.task.is_classification:
+            self.classes = list(self.model.classes_)
+
+    def predict(self, X):
+        if self.task.is_classification:
+            return np.asarray(self.model.predict_proba(X))
+        return np.asarray(self.model.predict(X))
+
+    def info(self):
+        board = self.model.leaderboard()
+        return {"best_model": str(board.iloc[0].get("model", "")), "n_trials": int(len(board))}
+
+
+_AG_METRIC = {"rmse": "root_mean_squared_error", "roc_auc": "roc_auc", "log_loss": "log_loss"}
+
+
+class AutoGluon(System):
+    """AutoGluon ``TabularPredictor`` with a preset; its models are persisted in memory
+    after fit (outside the fit time), as AutoGluon advises for online prediction."""
+
+    preset = "medium_quality"
+
+    def fit(self, X, y):
+        from autogluon.tabular import TabularPredictor
+
+        label = self.task.target
+        self.model = TabularPredictor(
+            label=label,
+            problem_type=self.task.task_type,
+            eval_metric=_AG_METRIC.get(self.task.metric, self.task.metric),
+            path=str(self.workdir / "autogluon"),
+            verbosity=0,
+        )
+        self.model.fit(
+            pd.concat([X, y.rename(label)], axis=1),
+            presets=self.preset,
+            time_limit=self.budget,
+            num_cpus=self.n_jobs,
+            num_gpus=0,
+        )
+        if self.task.is_classification:
+            self.classes = list(self.model.class_labels)
+
+    def after_fit(self) -> None:
+        self.model.persist()
+
+    def predict(self, X):
+        if self.task.is_classification:
+            proba = self.model.predict_proba(X, as_multiclass=True)
+            return proba[self.classes].to_numpy()
+        return self.model.predict(X).to_numpy()
+
+    def info(self):
+        return {"best_model": str(self.model.model_best)}
+
+
+class AutoGluonBest(AutoGluon):
+    preset = "best_quality"
+
+
+class AutoGluonMedium(AutoGluon):
+    preset = "medium_quality"
+
+
+_FLAML_METRIC = {"rmse": "rmse", "roc_auc": "roc_auc", "log_loss": "log_loss"}
+
+
+class FLAML(System):
+    def fit(self, X, y):
+        from flaml import AutoML
+
+        self.model = AutoML()
+        self.model.fit(
+            X_train=X,
+            y_train=y,
+            task="regression" if self.task.task_type == "regression" else "classification",
+            metric=_FLAML_METRIC.get(self.task.metric, self.task.metric),
+            time_budget=self.budget,
+            n_jobs=self.n_jobs,
+            seed=self.seed,
+            verbose=0,
+            log_file_name=str(self.workdir / "flaml.log"),
+        )
+        if self.task.is_classification:
+            self.classes = list(self.model.classes_)
+
+    def predict(self, X):
+        if self.task.is_classification:
+            return np.asarray(self.model.predict_proba(X))
+        return np.asarray(self.model.predict(X))
+
+    def info(self):
+        return {"best_model": str(self.model.best_estimator)}
+
+
+def _encode(X: pd.DataFrame, categories: dict[str, pd.Index] | None, max_levels: int | None):
+    """Minimal encoding a default gradient booster needs: strings, booleans and categoricals
+    become pandas categoricals with the training levels (ordinal codes when a column has more
+    than ``max_levels``); datetimes become seconds since 1970. Returns the frame and the
+    levels learned (when ``categories`` is None)."""
+    learn = categories is None
+    categories = {} if learn else categories
+    out = {}
+    for col in X.columns:
+        s = X[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            if s.dt.tz is not None:
+                s = s.dt.tz_convert(None)
+            out[col] = (s - pd.Timestamp("1970-01-01")).dt.total_seconds()
+        elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            out[col] = s.astype("float64")
+        else:
+            s = s.astype("string")
+            if learn:
+                categories[col] = pd.Index(sorted(s.dropna().unique()))
+            cat = pd.Categorical(s, categories=categories[col])
+            if max_levels is not None and len(categories[col]) > max_levels:
+                out[col] = pd.Series(cat.codes, index=X.index).replace(-1, np.nan).astype(float)
+            else:
+                out[col] = pd.Series(cat, index=X.index)
+    return pd.DataFrame(out, index=X.index), categories
+
+
+class LightGBM(System):
+    """``LGBMClassifier`` / ``LGBMRegressor`` with default parameters (no budget used)."""
+
+    def fit(self, X, y):
+        import lightgbm as lgb
+
+        Xe, self.categories = _encode(X, None, None)
+        cls = lgb.LGBMRegressor if self.task.task_type == "regression" else lgb.LGBMClassifier
+        self.model = cls(n_jobs=self.n_jobs, random_state=self.seed, verbose=-1).fit(Xe, y)
+        if self.task.is_classification:
+            self.classes = list(self.model.classes_)
+
+    def predict(self, X):
+        Xe, _ = _encode(X, self.categories, None)
+        if self.task.is_classification:
+            return self.model.predict_proba(Xe)
+        return self.model.predict(Xe)
+
+
+class HistGB(System):
+    """scikit-learn ``HistGradientBoosting*`` with default parameters; native categorical
+    support up to 255 levels (its limit), ordinal codes above."""
+
+    def fit(self, X, y):
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        Xe, self.categories = _encode(X, None, 255)
+        cls = (
+            HistGradientBoostingRegressor
+            if self.task.task_type == "regression"
+            else HistGradientBoostingClassifier
+        )
+        self.model = cls(random_state=self.seed, categorical_features="from_dtype").fit(Xe, y)
+        if self.task.is_classification:
+            self.classes = list(self.model.classes_)
+
+    def predict(self, X):
+        Xe, _ = _encode(X, self.categories, 255)
+        if self.task.is_classification:
+            return self.model.predict_proba(Xe)
+        return self.model.predict(Xe)
+
+
+SYSTEMS: dict[str, type[System]] = {
+    "mlresearcher": MLResearcher,
+    "autogluon_best": AutoGluonBest,
+    "autogluon_medium": AutoGluonMedium,
+    "flaml": FLAML,
+    "lightgbm": LightGBM,
+    "hist_gb": HistGB,
+}
+
+# Systems that run in the project's own environment; the others in the peers' environment.
+PROJECT_SYSTEMS = {"mlresearcher"}
