@@ -105,6 +105,14 @@ def test_report_command_regenerates_and_renders_the_profile(binary_run, tmp_path
     r = cli("report", run_dir)
     assert r.returncode == 0, r.stderr
     assert (run_dir / "report.md").read_text() == md_before
+    # every run profiles its data first, and the report renders that profile
+    own = json.loads((run_dir / "profile.json").read_text())
+    html = (run_dir / "report.html").read_text()
+    assert f"{own['n_rows']:,} rows, {own['n_columns']} columns." in html
+    assert "No data profile" not in html
+    # without profile.json (a run made before profiling existed) the section says so
+    (run_dir / "profile.json").unlink()
+    write_report(run_dir)
     assert "No data profile" in (run_dir / "report.html").read_text()
     profile = {
         "n_rows": 700,
