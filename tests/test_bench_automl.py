@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import load_dataset
+from conftest import DATASETS, load_dataset
 from sklearn.metrics import log_loss
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "automl"
@@ -65,7 +65,7 @@ def test_task_selection(small_suite: Path) -> None:
         "credit_scoring",
         "school_math_achievement",
     ]
-    manifest = bench_tasks.load_tasks(bench_tasks.default_datasets())
+    manifest = bench_tasks.load_tasks(DATASETS)
     largest = bench_tasks.select_tasks(manifest, "largest:2")
     assert [t.name for t in largest] == ["diamond_price", "police_stop_search"]
     with pytest.raises(SystemExit, match="unknown task"):
