@@ -8,11 +8,14 @@ worker that dies on its own (a crash in native code, the kernel's out-of-memory 
 comes back failed with the signal. A fresh worker takes the dead one's place, so the
 campaign goes on.
 
-Workers are forked from the campaign process when it starts them, so they inherit the
-run's :class:`TrialData` without copying it (copy-on-write). The memory cap therefore
-counts the pages a worker owns privately (``Private_*`` in ``/proc/PID/smaps_rollup``):
-what the trial allocated, not the data it shares with the campaign. Memory is sampled
-every 0.1 s, so a very fast spike can overshoot the cap briefly.
+Workers are started by a fork server (``multiprocessing``'s ``forkserver``), a clean
+process that has imported the model libraries but never run them: forking the campaign
+process itself would copy the OpenMP thread pool of a library it already used (LightGBM,
+XGBoost), and libgomp deadlocks in such a child. Each worker receives the run's
+:class:`TrialData` once, when it starts. The memory cap counts the pages a worker owns
+privately (``Private_*`` in ``/proc/PID/smaps_rollup``) beyond what it held once its data
+was loaded: what the trial allocated. Memory is sampled every 0.1 s, so a very fast spike
+can overshoot the cap briefly.
 """
 
 from __future__ import annotations
@@ -37,13 +40,23 @@ from mlresearcher.execution.trial import (
 )
 
 _POLL_S = 0.1
-_DATA: TrialData | None = None  # set in the parent just before forking workers
+# imported once by the fork server, so every worker shares their pages
+_PRELOAD = [
+    "mlresearcher.execution.trial",
+    "numpy",
+    "pandas",
+    "scipy.stats",
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "lightgbm",
+    "xgboost",
+]
 
 
-def _worker_main(conn: Connection) -> None:
+def _worker_main(conn: Connection, data: TrialData) -> None:
     # the parent handles Ctrl-C; a worker just ends with it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    assert _DATA is not None
+    conn.send(private_memory_mb(os.getpid()))  # ready: the baseline of the memory cap
     while True:
         try:
             job = conn.recv()
@@ -51,7 +64,7 @@ def _worker_main(conn: Connection) -> None:
             return
         if job is None:
             return
-        conn.send(run_trial(_DATA, job))
+        conn.send(run_trial(data, job))
 
 
 def private_memory_mb(pid: int) -> float | None:
@@ -71,6 +84,7 @@ class _Worker:
     job: TrialJob | None = None
     started: float = 0.0  # monotonic start of the current job
     started_wall: float = 0.0
+    baseline_mb: float = 0.0  # private memory once the worker had loaded its data
 
 
 class ProcessExecutor(Executor):
@@ -86,8 +100,8 @@ class ProcessExecutor(Executor):
     ) -> None:
         if workers < 1:
             raise ConfigError(f"processes:N needs N >= 1, got {workers}")
-        if "fork" not in mp.get_all_start_methods():
-            raise ConfigError("isolated trials need the 'fork' start method (Linux or macOS)")
+        if "forkserver" not in mp.get_all_start_methods():
+            raise ConfigError("isolated trials need the 'forkserver' start method (Linux or macOS)")
         if memory_limit_mb is not None and private_memory_mb(os.getpid()) is None:
             raise ConfigError(
                 "--trial-memory needs /proc/PID/smaps_rollup (Linux); drop --trial-memory"
@@ -95,21 +109,29 @@ class ProcessExecutor(Executor):
         self.slots = workers
         self.trial_timeout = trial_timeout
         self.memory_limit_mb = memory_limit_mb
-        self._ctx = mp.get_context("fork")
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(_PRELOAD)
         self._workers: list[_Worker] = []
         self._done: list[TrialResult] = []
+        self._data: TrialData | None = None
 
     def start(self, data: TrialData) -> None:
-        global _DATA
-        _DATA = data
+        self._data = data
         self._workers = [self._spawn() for _ in range(self.slots)]
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
-        p = self._ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        p = self._ctx.Process(target=_worker_main, args=(child, self._data), daemon=True)
         p.start()
         child.close()
-        return _Worker(p, parent)
+        try:
+            baseline = parent.recv()  # the worker has its data
+        except (EOFError, OSError):
+            p.join(1.0)
+            raise RuntimeError(
+                f"an isolated worker failed to start (exit code {p.exitcode})"
+            ) from None
+        return _Worker(p, parent, baseline_mb=baseline or 0.0)
 
     def submit(self, job: TrialJob) -> None:
         w = next((w for w in self._workers if w.job is None), None)
@@ -160,6 +182,8 @@ class ProcessExecutor(Executor):
             return
         if self.memory_limit_mb is not None:
             mb = private_memory_mb(w.process.pid)
+            if mb is not None:
+                mb -= w.baseline_mb
             if mb is not None and mb > self.memory_limit_mb:
                 self._kill(
                     w,
@@ -201,7 +225,6 @@ class ProcessExecutor(Executor):
         return out
 
     def close(self) -> None:
-        global _DATA
         for w in self._workers:
             try:
                 w.conn.send(None)
@@ -214,7 +237,7 @@ class ProcessExecutor(Executor):
                 w.process.join(2.0)
             w.conn.close()
         self._workers = []
-        _DATA = None
+        self._data = None
 
     def describe(self) -> str:
         return f"{self.slots} isolated process(es)"

@@ -4,7 +4,7 @@ A campaign ships trials to an executor (this process, isolated worker processes,
 cluster, or workers polling the store). Everything a trial needs travels in two objects:
 
 * :class:`TrialData` — the prepared features, encoded target, folds, metric and fit context
-  of the run. Sent once per worker (forked, scattered, or loaded), never per trial.
+  of the run. Sent once per worker (at its start, scattered, or loaded), never per trial.
 * :class:`TrialJob` — one configuration to evaluate: family, parameters, whether it may be
   pruned, the incumbent's fold scores at submission time (for pruning), and the time
   budget as *seconds left at submission* plus the wall-clock submission time. A
