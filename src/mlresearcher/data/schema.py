@@ -131,6 +131,22 @@ def _name_says_id(name: str) -> bool:
     )
 
 
+def string_role(name: str, text: list[str], n: int, n_unique: int, n_missing: int) -> str:
+    """The role of a string column from a sample of its values (``text``) and its counts."""
+    ratio = n_unique / max(1, n - n_missing)
+    if _looks_like_datetime(text):
+        return "datetime"
+    if _text_like(text):
+        return "text"
+    if n >= 20 and ratio > 0.95 and n_unique > HIGH_CARDINALITY:
+        return "id"
+    if _name_says_id(name) and n_unique > 0.5 * n and n >= 20:
+        return "id"
+    if n_unique > HIGH_CARDINALITY:
+        return "high_cardinality"
+    return "categorical"
+
+
 def infer_roles(
     df: pd.DataFrame,
     exclude: dict[str, str] | None = None,
@@ -177,20 +193,7 @@ def infer_roles(
             ):
                 role = "id"
         else:
-            text = _string_values(s)
-            ratio = n_unique / max(1, n - int(s.isna().sum()))
-            if _looks_like_datetime(text):
-                role = "datetime"
-            elif _text_like(text):
-                role = "text"
-            elif n >= 20 and ratio > 0.95 and n_unique > HIGH_CARDINALITY:
-                role = "id"
-            elif _name_says_id(str(name)) and n_unique > 0.5 * n and n >= 20:
-                role = "id"
-            elif n_unique > HIGH_CARDINALITY:
-                role = "high_cardinality"
-            else:
-                role = "categorical"
+            role = string_role(str(name), _string_values(s), n, n_unique, int(s.isna().sum()))
         if role == "id":
             findings.append(
                 Finding(

@@ -14,13 +14,11 @@ import numpy as np
 import pandas as pd
 
 from mlresearcher.data.schema import (
-    HIGH_CARDINALITY,
     ColumnInfo,
     _is_integer_like,
-    _looks_like_datetime,
     _name_says_id,
     _string_values,
-    _text_like,
+    string_role,
 )
 
 HEAD = 1000  # infer_roles looks at the first 1,000 (text) and 200 (datetime) values
@@ -107,19 +105,6 @@ def roles(
             ):
                 role = "id"
         else:
-            text = head_values(s)
-            ratio = n_unique / max(1, n - n_missing)
-            if _looks_like_datetime(text):
-                role = "datetime"
-            elif _text_like(text):
-                role = "text"
-            elif n >= 20 and ratio > 0.95 and n_unique > HIGH_CARDINALITY:
-                role = "id"
-            elif _name_says_id(str(name)) and n_unique > 0.5 * n and n >= 20:
-                role = "id"
-            elif n_unique > HIGH_CARDINALITY:
-                role = "high_cardinality"
-            else:
-                role = "categorical"
+            role = string_role(str(name), head_values(s), n, n_unique, n_missing)
         out.append(ColumnInfo(str(name), role, dtypes[str(name)], n_unique, round(missing, 6)))
     return out
