@@ -190,7 +190,8 @@ def _group_kfold(y, groups, classification, seed, k, min_class) -> Protocol:
     )
 
 
-def _time_split(time: pd.Series, k: int) -> Protocol:
+def to_time(time: pd.Series) -> pd.Series:
+    """The time column as datetimes or numbers; strings are parsed as dates."""
     t = pd.Series(time).reset_index(drop=True)
     if not pd.api.types.is_datetime64_any_dtype(t) and not pd.api.types.is_numeric_dtype(t):
         import warnings
@@ -205,6 +206,11 @@ def _time_split(time: pd.Series, k: int) -> Protocol:
         t = parsed
     if t.isna().any():
         raise DataError(f"time column {t.name!r} has missing values; fill or drop those rows")
+    return t
+
+
+def _time_split(time: pd.Series, k: int) -> Protocol:
+    t = to_time(time)
     order = np.argsort(t.to_numpy(), kind="stable")
     n = len(order)
     if n < 2 * (k + 1):

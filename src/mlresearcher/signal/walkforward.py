@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mlresearcher.data.protocol import to_time  # noqa: F401  (part of this module's API)
 from mlresearcher.errors import ConfigError, DataError
 
 WINDOWS = ("expanding", "rolling", "purged")
@@ -78,25 +79,6 @@ def parse_span(value: str | int | float | None, what: str) -> Span:
     if td < pd.Timedelta(0):
         raise ConfigError(f"{what} must not be negative, got {value!r}")
     return Span(duration=td)
-
-
-def to_time(time: pd.Series) -> pd.Series:
-    """The time column as datetimes or numbers; strings are parsed as dates."""
-    t = pd.Series(time).reset_index(drop=True)
-    if not pd.api.types.is_datetime64_any_dtype(t) and not pd.api.types.is_numeric_dtype(t):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(t, errors="coerce", format="mixed")
-        if parsed.isna().mean() > 0.05:
-            raise DataError(
-                f"time column {t.name!r} is neither numeric nor parseable as dates; choose another --time"
-            )
-        t = parsed
-    if t.isna().any():
-        raise DataError(f"time column {t.name!r} has missing values; fill or drop those rows")
-    return t
 
 
 def _periods_before(u: np.ndarray, start: int, span: Span) -> int:
