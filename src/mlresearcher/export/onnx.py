@@ -29,7 +29,7 @@ import numpy as np
 
 from mlresearcher.errors import UserError
 from mlresearcher.predictor import Predictor
-from mlresearcher.serve.fastpath import compile_estimator
+from mlresearcher.models.compiled import compile_estimator
 
 ML_DOMAIN = "ai.onnx.ml"
 OPSET = 13

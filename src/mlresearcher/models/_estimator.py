@@ -91,11 +91,23 @@ def inner_validation_split(
     return train, valid
 
 
-def _thread_limit(n_jobs: int | None) -> Any:
-    """Cap BLAS and OpenMP pools (scikit-learn, SciPy, boosters) at ``n_jobs`` threads."""
-    from threadpoolctl import threadpool_limits
+_CONTROLLER: list[Any] = []  # [modules loaded when it was built, ThreadpoolController]
 
-    return threadpool_limits(limits=max(1, int(n_jobs or 1)))
+
+def _thread_limit(n_jobs: int | None) -> Any:
+    """Cap BLAS and OpenMP pools (scikit-learn, SciPy, boosters) at ``n_jobs`` threads.
+
+    Finding the pools means reading every loaded shared library (milliseconds), which a
+    one-row prediction cannot afford on every call: the controller is kept and rebuilt
+    only after Python modules (and with them new native libraries) were imported.
+    """
+    import sys
+
+    from threadpoolctl import ThreadpoolController
+
+    if not _CONTROLLER or _CONTROLLER[0] != len(sys.modules):
+        _CONTROLLER[:] = [len(sys.modules), ThreadpoolController()]
+    return _CONTROLLER[1].limit(limits=max(1, int(n_jobs or 1)))
 
 
 def _rows(X: Any, index: np.ndarray) -> Any:

@@ -19,6 +19,10 @@ from mlresearcher.models.preprocess import knn_preprocessor, target_type
 MAX_REFERENCE_ROWS = 50_000
 
 
+#: queries with fewer rows than this run on one thread (the results are the same)
+SMALL_QUERY = 1_000
+
+
 class KNeighborsModel(TabularEstimator):
     """``KNeighbors{Classifier,Regressor}`` with dense scaled preprocessing."""
 
@@ -73,6 +77,8 @@ class KNeighborsModel(TabularEstimator):
 
     def _predict_learner(self, Xt: Any) -> np.ndarray:
         Xt = np.asarray(Xt, dtype=np.float64)
+        # a thread pool costs milliseconds to start: worth it for a batch, not for a few rows
+        self.learner_.n_jobs = self.n_jobs if len(Xt) >= SMALL_QUERY else 1
         if self._is_classification:
             return self.learner_.predict_proba(Xt)
         return self.learner_.predict(Xt)

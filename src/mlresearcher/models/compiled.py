@@ -1,0 +1,340 @@
+"""Predictions from prepared feature arrays, without per-call scikit-learn and pandas overhead.
+
+A final model is an average of many fold models (five per member, several members).
+Through the regular ``predict_proba`` each fold model pays a ``ColumnTransformer`` on a
+pandas frame, scikit-learn's input validation and a thread-pool limiter; for one row that
+costs several milliseconds per fold model, far more than walking its trees.
+:class:`CompiledEnsemble` gives exactly the same numbers (``tests/test_compiled.py`` checks
+them bit for bit) from the columns of :func:`~mlresearcher.data.schema.prepare_features`
+as numpy arrays:
+
+1. every fold model whose preprocessing is the ``tree`` treatment without text (category
+   codes and raw numbers: LightGBM, XGBoost, HistGradientBoosting, the forests) is
+   *compiled*: its ordinal encoders become ``dict`` look-ups fixed at compile time (a
+   batch looks up each distinct value once, after ``pandas.factorize``), then the learner
+   predicts on the numpy matrix; a single row goes to a LightGBM booster through
+   LightGBM's prepared single-row C API;
+2. every CatBoost fold model without text is compiled the same way: category strings
+   (missing -> the level CatBoost was trained with) and numbers in an object matrix;
+3. any other fold model (linear, kNN, MLP, text features) gets the prepared frame, built
+   once per call, through its regular ``predict_proba``/``predict``.
+
+Batches of :data:`PARALLEL_ROWS` rows or more spread the fold models over threads (the
+boosters release the GIL while they predict); the sum is still taken in member and fold
+order, so the result does not depend on which thread finishes first.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlresearcher.models._estimator import _thread_limit
+from mlresearcher.models.base import predict_scores
+
+#: batch size from which fold models predict in parallel threads
+PARALLEL_ROWS = 2_000
+
+
+class _LightGBMRow:
+    """LightGBM's single-row prediction API (``...SingleRowFast``) for one booster.
+
+    The Python ``Booster.predict`` sets up a predictor, parses parameters and starts an
+    OpenMP team on every call, which costs more than walking the trees for one row.
+    LightGBM's C API has a prepared single-row path for exactly this; the same predict
+    code runs behind it, so results are identical.
+    """
+
+    def __init__(self, booster: Any, num_iteration: int, width: int):
+        import ctypes
+
+        from lightgbm.basic import _LIB, _safe_call
+
+        self._lib, self._safe_call, self._ct = _LIB, _safe_call, ctypes
+        self.booster = booster  # keeps the booster (and its handle) alive
+        self.handle = ctypes.c_void_p()
+        _safe_call(
+            _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+                booster._handle,
+                ctypes.c_int(0),  # C_API_PREDICT_NORMAL: probabilities / values
+                ctypes.c_int(0),
+                ctypes.c_int(int(num_iteration)),
+                ctypes.c_int(1),  # C_API_DTYPE_FLOAT64
+                ctypes.c_int32(width),
+                ctypes.c_char_p(b"num_threads=1"),
+                ctypes.byref(self.handle),
+            )
+        )
+        self.n_out = booster.num_model_per_iteration()
+        self.out = np.empty(self.n_out, dtype=np.float64)
+        self.out_ptr = self.out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        self.out_len = ctypes.c_int64(0)
+
+    def __call__(self, row: np.ndarray) -> np.ndarray:
+        row = np.ascontiguousarray(row, dtype=np.float64)
+        self._safe_call(
+            self._lib.LGBM_BoosterPredictForMatSingleRowFast(
+                self.handle,
+                row.ctypes.data_as(self._ct.c_void_p),
+                self._ct.byref(self.out_len),
+                self.out_ptr,
+            )
+        )
+        # the shapes Booster.predict gives for one row
+        return self.out[:1].copy() if self.n_out == 1 else self.out.reshape(1, -1).copy()
+
+    def __del__(self) -> None:
+        handle = getattr(self, "handle", None)
+        if handle is not None and handle.value:
+            self._lib.LGBM_FastConfigFree(handle)
+
+
+def _missing_level() -> str:
+    from mlresearcher.models.preprocess import MISSING_LEVEL
+
+    return MISSING_LEVEL
+
+
+def _level_string(v: Any, missing: str) -> str:
+    """What ``as_level_strings`` makes of one prepared category value."""
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+        return missing
+    return v if isinstance(v, str) else str(v)
+
+
+class CompiledModel:
+    """One fold model whose preprocessing is category look-ups and passed-through numbers.
+
+    ``parts`` lists the learner's input columns in order as ``(kind, prepared column,
+    mapping)``: ``num`` (the number as is), ``cat`` (``mapping[level]``, NaN when unseen
+    or missing) or ``str`` (the level string, CatBoost's missing level when missing).
+    """
+
+    def __init__(self, estimator: Any, parts: list[tuple[str, str, Any]], width: int):
+        self.estimator = estimator
+        self.parts = parts
+        self.width = width
+        self.strings = any(kind == "str" for kind, _, _ in parts)
+        self.row_predict: Any = None
+        booster = getattr(estimator, "booster_", None)
+        if width and type(booster).__module__.startswith("lightgbm"):
+            try:
+                self.row_predict = _LightGBMRow(booster, estimator.n_iterations_, width)
+            except Exception:  # an older LightGBM without the API: the regular predict
+                self.row_predict = None
+
+    def matrix(self, prepared: dict[str, np.ndarray], n: int, factorized: dict) -> np.ndarray:
+        """The learner's input: float64, or an object matrix when it takes strings."""
+        Xt = np.empty((n, self.width), dtype=object if self.strings else np.float64)
+        missing = _missing_level() if self.strings else ""
+        for j, (kind, col, mapping) in enumerate(self.parts):
+            if kind == "num":
+                Xt[:, j] = prepared[col]
+            elif n == 1:
+                v = prepared[col][0]
+                Xt[0, j] = _level_string(v, missing) if kind == "str" else mapping.get(v, np.nan)
+            else:
+                # one look-up per distinct value, then a gather (-1, missing, takes the last)
+                codes, uniques = factorized[col]
+                if kind == "str":
+                    lut = np.array([_level_string(u, missing) for u in uniques] + [missing])
+                    lut = lut.astype(object)
+                else:
+                    lut = np.array([mapping.get(u, np.nan) for u in uniques] + [np.nan])
+                Xt[:, j] = lut[codes]
+        return Xt
+
+    def scores(
+        self, prepared: dict[str, np.ndarray], n: int, task: str, k: int, factorized: dict
+    ) -> np.ndarray:
+        est = self.estimator
+        if task != "regression" and est.constant_ is not None:
+            out = np.zeros((n, k))
+            out[:, est.constant_] = 1.0
+            return out
+        Xt = self.matrix(prepared, n, factorized)
+        if n == 1 and self.row_predict is not None:
+            p = self.row_predict(Xt[0])
+        else:
+            p = est._predict_learner(Xt)
+        if task == "regression":
+            return np.asarray(p, dtype=float).reshape(-1)
+        # the same post-processing as TabularEstimator.predict_proba
+        p = np.asarray(p, dtype=float)
+        if p.ndim == 1:
+            p = np.column_stack([1 - p, p])
+        p = np.clip(p, 0.0, None)
+        p /= np.maximum(p.sum(axis=1, keepdims=True), 1e-300)
+        out = np.zeros((n, k), dtype=float)
+        out[:, est.present_classes_] = p
+        return out
+
+
+def _category_mapping(pipeline: Any, columns: list[str]) -> list[dict[str, float]] | None:
+    """``{level: code}`` per column of a fitted ``clean -> OrdinalEncoder`` pipeline.
+
+    The codes come from the fitted pipeline itself (transforming every known level), so
+    grouping of infrequent levels is reproduced exactly; unknown and missing values map
+    to NaN, as the encoder is configured to do.
+    """
+    from sklearn.preprocessing import OrdinalEncoder
+
+    steps = getattr(pipeline, "named_steps", None)
+    if not steps or list(steps) != ["clean", "codes"]:
+        return None
+    enc = steps["codes"]
+    if not isinstance(enc, OrdinalEncoder) or not np.isnan(enc.unknown_value):
+        return None
+    levels = [[v for v in cats if isinstance(v, str)] for cats in enc.categories_]
+    size = max((len(v) for v in levels), default=0)
+    if size == 0:
+        return [{} for _ in columns]
+    # pad every column to the same length with its first level, transform once, read back
+    frame = pd.DataFrame(
+        {
+            c: np.array(lv + [lv[0] if lv else None] * (size - len(lv)), dtype=object)
+            for c, lv in zip(columns, levels, strict=True)
+        }
+    )
+    codes = np.asarray(pipeline.transform(frame), dtype=np.float64)
+    return [{lv: float(codes[i, j]) for i, lv in enumerate(levels[j])} for j in range(len(columns))]
+
+
+def _is_identity(trans: Any) -> bool:
+    """``"passthrough"``, which a fitted ColumnTransformer holds as an identity function."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    if isinstance(trans, str):
+        return trans == "passthrough"
+    return isinstance(trans, FunctionTransformer) and trans.func is None
+
+
+def _is_level_strings(trans: Any) -> bool:
+    from sklearn.preprocessing import FunctionTransformer
+
+    from mlresearcher.models.preprocess import as_level_strings
+
+    return isinstance(trans, FunctionTransformer) and trans.func is as_level_strings
+
+
+def compile_estimator(estimator: Any) -> CompiledModel | None:
+    """A compiled fold model, or ``None`` when its preprocessing is of another kind."""
+    from sklearn.compose import ColumnTransformer
+
+    if getattr(estimator, "constant_", None) is not None:
+        return CompiledModel(estimator, [], 0)
+    pre = getattr(estimator, "preprocessor_", None)
+    if not isinstance(pre, ColumnTransformer) or not hasattr(estimator, "_predict_learner"):
+        return None
+    pandas_out = getattr(pre, "_sklearn_output_config", {}).get("transform") == "pandas"
+    parts: list[tuple[str, str, Any]] = []
+    for name, trans, cols in pre.transformers_:
+        if isinstance(trans, str) and trans == "drop":
+            continue
+        cols = list(cols)
+        if name == "remainder" and not cols:
+            continue
+        if _is_identity(trans):
+            parts += [("num", c, None) for c in cols]
+        elif pandas_out and _is_level_strings(trans):
+            parts += [("str", c, None) for c in cols]
+        elif pandas_out:
+            return None  # text features for CatBoost
+        else:
+            maps = _category_mapping(trans, cols)
+            if maps is None:
+                return None
+            parts += [("cat", c, m) for c, m in zip(cols, maps, strict=True)]
+    return CompiledModel(estimator, parts, len(parts))
+
+
+class CompiledEnsemble:
+    """A final model's members, each fold model compiled where its preprocessing allows."""
+
+    def __init__(self, members: list[Any], task: str, n_classes: int, feature_roles: dict):
+        self.task = task
+        self.k = n_classes
+        self.features = list(feature_roles)
+        self.category_inputs = [
+            c for c, r in feature_roles.items() if r in ("categorical", "high_cardinality")
+        ]
+        self.members = [
+            (m.weight, [(est, compile_estimator(est)) for est in m.models]) for m in members
+        ]
+        self.n_models = sum(len(models) for _, models in self.members)
+
+    @property
+    def compiled_fraction(self) -> float:
+        """Share of fold models served by the compiled path."""
+        flags = [c is not None for _, models in self.members for _, c in models]
+        return sum(flags) / max(1, len(flags))
+
+    def scores(
+        self,
+        prepared: dict[str, np.ndarray],
+        n: int,
+        frame: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
+    ) -> np.ndarray:
+        """Probabilities ``(n, k)`` or values ``(n,)`` from prepared feature arrays.
+
+        ``frame`` is the prepared frame (or a function that builds it) for the fold models
+        that are not compiled; by default it is built from ``prepared``.
+        """
+        factorized = {}
+        if n > 1:
+            for c in self.category_inputs:
+                codes, uniques = pd.factorize(prepared[c], use_na_sentinel=True)
+                factorized[c] = (codes, list(uniques))
+        box: dict[str, pd.DataFrame] = {}
+
+        def prepared_frame() -> pd.DataFrame:
+            if "frame" not in box:
+                if isinstance(frame, pd.DataFrame):
+                    box["frame"] = frame
+                elif frame is not None:
+                    box["frame"] = frame()
+                else:
+                    box["frame"] = pd.DataFrame(prepared)[self.features]
+            return box["frame"]
+
+        def one(item: tuple[Any, CompiledModel | None]) -> np.ndarray:
+            est, compiled = item
+            if compiled is not None:
+                return compiled.scores(prepared, n, self.task, self.k, factorized)
+            return predict_scores(est, prepared_frame(), self.task, self.k)
+
+        items = [item for _, models in self.members for item in models]
+        cpus = os.cpu_count() or 1
+        # a small call runs on one thread (an OpenMP team per tree costs more than the
+        # tree); a batch spreads the fold models over threads, each with its share of cores
+        threads = min(len(items), cpus) if n >= PARALLEL_ROWS else 1
+        per_thread = max(1, cpus // threads) if n >= PARALLEL_ROWS else 1
+        with warnings.catch_warnings(), _thread_limit(per_thread):
+            warnings.simplefilter("ignore")
+            if threads > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                if any(c is None for _, c in items):
+                    prepared_frame()  # built once, before the threads need it
+                with ThreadPoolExecutor(max_workers=threads) as pool:
+                    parts = list(pool.map(one, items))
+            else:
+                parts = [one(item) for item in items]
+        total = None
+        i = 0
+        for weight, models in self.members:
+            avg = sum(parts[i : i + len(models)]) / len(models)
+            i += len(models)
+            total = weight * avg if total is None else total + weight * avg
+        assert total is not None
+        if self.task != "regression":
+            total = total / total.sum(axis=1, keepdims=True)
+        return total
+
+
+__all__ = ["CompiledEnsemble", "CompiledModel", "compile_estimator", "PARALLEL_ROWS"]
