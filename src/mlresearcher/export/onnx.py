@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from mlresearcher.errors import UserError
-from mlresearcher.predictor import Predictor
 from mlresearcher.models.compiled import compile_estimator
+from mlresearcher.predictor import Predictor
 
 ML_DOMAIN = "ai.onnx.ml"
 OPSET = 13
