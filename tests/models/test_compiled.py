@@ -52,12 +52,14 @@ def test_compiled_scores_equal_the_fold_models(mixed_model, n):
     assert np.array_equal(fast, slow)
 
 
-def test_each_family_compiles_or_falls_back_exactly(penguins_module):
-    """Every fold model, compiled or not, matches its own predict_proba on awkward rows."""
+@pytest.mark.parametrize("target", ["species", "body_mass_g"])  # classes, then values
+def test_each_family_compiles_or_falls_back_exactly(penguins_module, target):
+    """Every fold model, compiled or not, matches its own prediction on awkward rows."""
     from mlresearcher.models.compiled import CompiledEnsemble
 
-    X = penguins_module.drop(columns=["species"])
-    y = penguins_module["species"]
+    data = penguins_module.dropna(subset=[target])
+    X = data.drop(columns=[target])
+    y = data[target]
     rows = _awkward(X, 50)
     for family, is_compiled in [
         ("lightgbm", True),

@@ -39,6 +39,8 @@ from mlresearcher.models.base import predict_scores
 
 #: batch size from which fold models predict in parallel threads
 PARALLEL_ROWS = 2_000
+#: calls up to this many rows walk HistGradientBoosting trees with numpy
+TREE_WALK_ROWS = 64
 
 
 class _LightGBMRow:
@@ -94,6 +96,99 @@ class _LightGBMRow:
             self._lib.LGBM_FastConfigFree(handle)
 
 
+class _HistGBTrees:
+    """All trees of a fitted HistGradientBoosting model, walked together with numpy.
+
+    Scikit-learn predicts tree by tree, one compiled call each (with an OpenMP team), which
+    for a few rows costs microseconds per tree and thousands of trees per model. Here every
+    tree's nodes sit in one flat table and all (row, tree) pairs descend one level per
+    step, by scikit-learn's own rules (``_predictor.pyx``): NaN follows the node's missing
+    direction; a category goes left when in the split's bitset, right when a known
+    category, and otherwise (negative or unseen) like a missing value; a number goes left
+    when ``<=`` the threshold. The leaf values are summed per class in tree order from
+    the baseline, as scikit-learn adds them, and the same loss turns them into
+    probabilities, so the result is the same to the last bit. Only for small calls
+    (:data:`TREE_WALK_ROWS` rows): the (rows x trees) tables grow with the batch.
+    """
+
+    def __init__(self, learner: Any):
+        predictors = learner._predictors
+        self.learner = learner
+        self.k = learner.n_trees_per_iteration_
+        flat = [p for iteration in predictors for p in iteration]
+        sizes = np.array([len(p.nodes) for p in flat])
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        nodes = np.concatenate([p.nodes for p in flat])
+        owner = np.repeat(np.arange(len(flat)), sizes)
+        n_bitsets = np.array([len(p.raw_left_cat_bitsets) for p in flat])
+        bitset_offsets = np.concatenate([[0], np.cumsum(n_bitsets)[:-1]])
+        self.roots = offsets.astype(np.int64)
+        self.is_leaf = nodes["is_leaf"].astype(bool)
+        self.value = nodes["value"].astype(np.float64)
+        self.feature = nodes["feature_idx"].astype(np.int64)
+        self.threshold = nodes["num_threshold"].astype(np.float64)
+        self.missing_left = nodes["missing_go_to_left"].astype(bool)
+        self.left = nodes["left"].astype(np.int64) + offsets[owner]
+        self.right = nodes["right"].astype(np.int64) + offsets[owner]
+        self.categorical = nodes["is_categorical"].astype(bool)
+        self.bitset = nodes["bitset_idx"].astype(np.int64) + bitset_offsets[owner]
+        bitsets = [p.raw_left_cat_bitsets for p in flat if len(p.raw_left_cat_bitsets)]
+        self.left_bits = (
+            np.concatenate(bitsets).astype(np.uint32) if bitsets else np.zeros((1, 8), np.uint32)
+        )
+        known, f_idx_map = learner._bin_mapper.make_known_categories_bitsets()
+        self.known_bits = np.asarray(known, dtype=np.uint32).reshape(-1, 8)
+        if not len(self.known_bits):
+            self.known_bits = np.zeros((1, 8), np.uint32)
+        self.f_idx_map = np.asarray(f_idx_map, dtype=np.int64)
+        self.baseline = np.asarray(learner._baseline_prediction, dtype=np.float64).reshape(-1)
+        self.depth = int(nodes["depth"].max()) + 1 if len(nodes) else 1
+
+    @staticmethod
+    def _bit(bits: np.ndarray, row: np.ndarray, val: np.ndarray) -> np.ndarray:
+        return ((bits[row, val // 32] >> (val % 32).astype(np.uint32)) & 1).astype(bool)
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        n = len(X)
+        idx = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
+        rows = np.arange(n)[:, None]
+        for _ in range(self.depth + 1):
+            active = ~self.is_leaf[idx]
+            if not active.any():
+                break
+            v = X[rows, self.feature[idx]]
+            nan = np.isnan(v)
+            cat = self.categorical[idx]
+            miss_left = self.missing_left[idx]
+            go_left = v <= self.threshold[idx]
+            if cat.any():
+                ok = cat & ~nan & (v >= 0)
+                # the uint8 cast scikit-learn makes; codes here are below 255
+                val = np.where(ok, v, 0).astype(np.int64) & 0xFF
+                in_left = self._bit(self.left_bits, np.where(ok, self.bitset[idx], 0), val)
+                f_map = self.f_idx_map[self.feature[idx]] if len(self.f_idx_map) else 0
+                in_known = self._bit(self.known_bits, np.where(ok, f_map, 0), val)
+                cat_left = np.where(ok, np.where(in_left, True, ~in_known & miss_left), miss_left)
+                go_left = np.where(cat, cat_left, go_left)
+            go_left = np.where(nan, miss_left, go_left)
+            idx = np.where(active, np.where(go_left, self.left[idx], self.right[idx]), idx)
+        leaves = self.value[idx]  # (n, iterations * k), iteration-major
+        out = np.empty((n, self.k), dtype=np.float64, order="F")
+        for j in range(self.k):
+            per_class = np.concatenate(
+                [np.broadcast_to(self.baseline[j], (n, 1)), leaves[:, j :: self.k]], axis=1
+            )
+            out[:, j] = np.add.accumulate(per_class, axis=1)[:, -1]  # in order, as += does
+        return out
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        raw = self.raw(np.asarray(X, dtype=np.float64))
+        loss = self.learner._loss
+        if hasattr(self.learner, "classes_"):
+            return loss.predict_proba(raw)
+        return loss.link.inverse(raw.ravel())
+
+
 def _missing_level() -> str:
     from mlresearcher.models.preprocess import MISSING_LEVEL
 
@@ -121,12 +216,19 @@ class CompiledModel:
         self.width = width
         self.strings = any(kind == "str" for kind, _, _ in parts)
         self.row_predict: Any = None
+        self.small_predict: Any = None
         booster = getattr(estimator, "booster_", None)
         if width and type(booster).__module__.startswith("lightgbm"):
             try:
                 self.row_predict = _LightGBMRow(booster, estimator.n_iterations_, width)
             except Exception:  # an older LightGBM without the API: the regular predict
                 self.row_predict = None
+        learner = getattr(estimator, "learner_", None)
+        if width and type(learner).__name__.startswith("HistGradientBoosting"):
+            try:
+                self.small_predict = _HistGBTrees(learner)
+            except Exception:  # another scikit-learn layout: the regular predict
+                self.small_predict = None
 
     def matrix(self, prepared: dict[str, np.ndarray], n: int, factorized: dict) -> np.ndarray:
         """The learner's input: float64, or an object matrix when it takes strings."""
@@ -160,6 +262,8 @@ class CompiledModel:
         Xt = self.matrix(prepared, n, factorized)
         if n == 1 and self.row_predict is not None:
             p = self.row_predict(Xt[0])
+        elif n <= TREE_WALK_ROWS and self.small_predict is not None:
+            p = self.small_predict(Xt)
         else:
             p = est._predict_learner(Xt)
         if task == "regression":
