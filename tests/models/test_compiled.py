@@ -61,13 +61,13 @@ def test_each_family_compiles_or_falls_back_exactly(penguins_module, target):
     X = data.drop(columns=[target])
     y = data[target]
     rows = _awkward(X, 50)
-    for family, is_compiled in [
+    for family, is_compiled in [  # boosters: look-up tables; linear and kNN: blocks
         ("lightgbm", True),
         ("xgboost", True),
         ("hist_gb", True),
         ("catboost", True),
-        ("linear", False),
-        ("knn", False),
+        ("linear", True),
+        ("knn", True),
     ]:
         model = AutoModel(time_limit=None, max_trials=1, families=[family], folds=2, repeats=1)
         p = model.fit(X, y).predictor_
@@ -90,3 +90,21 @@ def test_a_used_predictor_pickles_without_its_compiled_cache(mixed_model):
     clone = pickle.loads(pickle.dumps(p))
     assert "_compiled" not in clone.__dict__
     assert np.array_equal(clone.predict_scores(X.head(5)), before)
+
+
+def test_sparse_text_features_take_the_regular_path():
+    """A linear model on TF-IDF text (a sparse matrix) is not compiled, and still exact."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from conftest import load_dataset
+
+    df, entry = load_dataset("food_review_sentiment", n=300)
+    target = entry["target"]
+    X, y = df.drop(columns=[target]), df[target]
+    model = AutoModel(time_limit=None, max_trials=1, families=["linear"], folds=2, repeats=1)
+    p = model.fit(X, y).predictor_
+    assert "text" in p.schema.feature_roles.values()
+    assert p.compiled().compiled_fraction == 0.0
+    rows = X.head(30)
+    assert np.array_equal(p.predict_scores(rows), p.predict_scores(rows, compiled=False))

@@ -68,7 +68,7 @@ def credit_split() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 @pytest.fixture(scope="session")
 def credit_run(credit_split, tmp_path_factory) -> Path:
-    """Binary classification; boosters (compiled fast path) and linear (regular path)."""
+    """Binary classification; boosters and a linear model (all on the compiled path)."""
     train_df, _, entry = credit_split
     out = tmp_path_factory.mktemp("serve_runs")
     return train(train_df, entry["target"], out, "lightgbm,xgboost,hist_gb,linear", 4)

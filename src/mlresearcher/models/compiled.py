@@ -286,14 +286,9 @@ def _category_mapping(pipeline: Any, columns: list[str]) -> list[dict[str, float
     grouping of infrequent levels is reproduced exactly; unknown and missing values map
     to NaN, as the encoder is configured to do.
     """
-    from sklearn.preprocessing import OrdinalEncoder
-
-    steps = getattr(pipeline, "named_steps", None)
-    if not steps or list(steps) != ["clean", "codes"]:
+    if not _is_ordinal(pipeline):
         return None
-    enc = steps["codes"]
-    if not isinstance(enc, OrdinalEncoder) or not np.isnan(enc.unknown_value):
-        return None
+    enc = pipeline.named_steps["codes"]
     levels = [[v for v in cats if isinstance(v, str)] for cats in enc.categories_]
     size = max((len(v) for v in levels), default=0)
     if size == 0:
@@ -326,6 +321,81 @@ def _is_level_strings(trans: Any) -> bool:
     return isinstance(trans, FunctionTransformer) and trans.func is as_level_strings
 
 
+class BlockModel(CompiledModel):
+    """A fold model whose preprocessing (imputation, scaling, one-hot and target encoding,
+    text features) runs block by block on numpy arrays.
+
+    The ``ColumnTransformer`` itself (pandas column selection, a joblib dispatch per
+    block, output wrapping) costs more than the blocks' own arithmetic for a few rows.
+    Each fitted block (a pipeline of scikit-learn transformers) is called directly on the
+    prepared columns it selects, in the transformer's order, and the dense outputs are
+    stacked as ``ColumnTransformer`` stacks them: the same matrix, the same learner.
+    """
+
+    def __init__(
+        self, estimator: Any, blocks: list[tuple[Any, Any, bool]], after: list[Any] | None = None
+    ):
+        super().__init__(estimator, [], 0)
+        # (fitted transformer or None for passthrough, column list or one name, numeric)
+        self.blocks = blocks
+        self.after = after or []  # the steps of a pipeline that follow the column blocks
+
+    def matrix(self, prepared: dict[str, np.ndarray], n: int, factorized: dict) -> np.ndarray:
+        with warnings.catch_warnings():
+            # the blocks were fitted on named columns; these arrays are the same columns
+            warnings.simplefilter("ignore", UserWarning)
+            return self._matrix(prepared, n)
+
+    def _matrix(self, prepared: dict[str, np.ndarray], n: int) -> np.ndarray:
+        outputs = []
+        for trans, cols, numeric in self.blocks:
+            if isinstance(cols, str):  # one column given by name: the block takes a vector
+                X = np.asarray(prepared[cols], dtype=np.float64 if numeric else object)
+            elif numeric:
+                X = np.column_stack([np.asarray(prepared[c], dtype=np.float64) for c in cols])
+            else:
+                X = np.empty((n, len(cols)), dtype=object)
+                for j, c in enumerate(cols):
+                    X[:, j] = prepared[c]
+            out = X if trans is None else trans.transform(X)
+            # a dense ColumnTransformer densifies sparse blocks before stacking them
+            outputs.append(out.toarray() if hasattr(out, "toarray") else np.asarray(out))
+        Xt = np.hstack(outputs) if outputs else np.empty((n, 0))
+        for step in self.after:
+            Xt = step.transform(Xt)
+        return Xt
+
+
+def _blocks(pre: Any, roles: dict[str, str]) -> list[tuple[Any, Any, bool]] | None:
+    """The block-by-block form of a fitted dense ``ColumnTransformer`` with numpy output."""
+    if getattr(pre, "sparse_output_", True):
+        return None
+    blocks = []
+    for _, trans, cols in pre.transformers_:
+        cols = cols if isinstance(cols, str) else list(cols)
+        if (isinstance(trans, str) and trans == "drop") or not len(cols):
+            continue
+        if isinstance(trans, str) and trans != "passthrough":
+            return None
+        names = [cols] if isinstance(cols, str) else cols
+        if not all(isinstance(c, str) and c in roles for c in names):
+            return None  # columns by position or by mask
+        numeric = all(roles[c] == "numeric" for c in names)
+        blocks.append((None if _is_identity(trans) else trans, cols, numeric))
+    return blocks
+
+
+def _is_ordinal(trans: Any) -> bool:
+    """The ``tree`` treatment's category block: ``clean -> OrdinalEncoder`` (NaN unknowns)."""
+    from sklearn.preprocessing import OrdinalEncoder
+
+    steps = getattr(trans, "named_steps", None)
+    if not steps or list(steps) != ["clean", "codes"]:
+        return False
+    enc = steps["codes"]
+    return isinstance(enc, OrdinalEncoder) and bool(np.isnan(enc.unknown_value))
+
+
 def compile_estimator(estimator: Any) -> CompiledModel | None:
     """A compiled fold model, or ``None`` when its preprocessing is of another kind."""
     from sklearn.compose import ColumnTransformer
@@ -333,9 +403,26 @@ def compile_estimator(estimator: Any) -> CompiledModel | None:
     if getattr(estimator, "constant_", None) is not None:
         return CompiledModel(estimator, [], 0)
     pre = getattr(estimator, "preprocessor_", None)
-    if not isinstance(pre, ColumnTransformer) or not hasattr(estimator, "_predict_learner"):
+    if not hasattr(estimator, "_predict_learner"):
+        return None
+    roles = getattr(estimator, "feature_roles", None) or {}
+    steps = getattr(pre, "steps", None)
+    if steps and isinstance(steps[0][1], ColumnTransformer):  # columns, then e.g. a scaler
+        blocks = _blocks(steps[0][1], roles)
+        after = [step for _, step in steps[1:] if step is not None and step != "passthrough"]
+        if blocks is None or any(isinstance(step, str) for step in after):
+            return None
+        return BlockModel(estimator, blocks, after)
+    if not isinstance(pre, ColumnTransformer):
         return None
     pandas_out = getattr(pre, "_sklearn_output_config", {}).get("transform") == "pandas"
+    if not pandas_out and any(
+        not _is_identity(trans) and not _is_ordinal(trans)
+        for _, trans, cols in pre.transformers_
+        if not (isinstance(trans, str) and trans == "drop") and len(cols)
+    ):
+        blocks = _blocks(pre, roles)
+        return BlockModel(estimator, blocks) if blocks is not None else None
     parts: list[tuple[str, str, Any]] = []
     for name, trans, cols in pre.transformers_:
         if isinstance(trans, str) and trans == "drop":
