@@ -7,12 +7,18 @@ dev dataset, starts `mlresearcher serve` on it, and measures:
   200 real rows), POST /predict; p50/p90/p99, requests per second, errors;
 * a 10,000-row batch: 20 sequential POST /predict of the same 10,000 rows (records JSON),
   wall time per request as the client sees it (upload, validation, predict, response);
-* in-process, the same model: `Predictor.predict_proba` on a one-row DataFrame (the
-  regular path) and the server's fast path on one row, to show what the fast path saves.
+* in-process, the same model: every fold model through its own ``predict_proba`` on a
+  prepared frame (the regular path), ``Predictor.predict_proba`` on a DataFrame (the
+  Python API: compiled fold models) and the server's path from JSON columns, one row and
+  the batch.
 
-AutoGluon is not installed in this environment, so its `predict` is not compared.
+With ``--autogluon PYTHON`` (the peers' interpreter from ``make bench-setup``), AutoGluon is
+fitted on the same data with the same model shape (five bagged LightGBM boosters, see
+``autogluon_predict.py``) and its own ``predict_proba`` is timed in-process, one row and
+the batch, beside ours.
 
     python benchmarks/serve/load.py [--dataset credit_scoring] [--duration 30] [--workers 1]
+        [--autogluon benchmarks/automl/.venv-peers/bin/python]
 
 Needs `wrk` on PATH (Debian: apt-get install -y wrk). Prints a table and one JSON line;
 `--out FILE` appends the JSON line to FILE.
@@ -145,6 +151,11 @@ def main() -> int:
     ap.add_argument("--batch-rows", type=int, default=10_000)
     ap.add_argument("--batch-repeats", type=int, default=20)
     ap.add_argument("--out", help="append the JSON result line to this file")
+    ap.add_argument(
+        "--autogluon",
+        metavar="PYTHON",
+        help="the peers' interpreter: time AutoGluon's predict_proba on the same model shape",
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install -y wrk)")
@@ -182,32 +193,52 @@ def main() -> int:
     fast = FastPredictor(predictor)
     one_frames = [X.iloc[[i]] for i in range(200)]
     one_cols = [{c: [records[i][c]] for c in X.columns} for i in range(200)]
-    reg, fp = [], []
+    reg, api, fp = [], [], []
     for i in range(400):
         if i < 60:  # the regular path is slow; 60 rows give a stable median
             t = time.perf_counter()
-            predictor.predict_proba(one_frames[i % 200])
+            predictor.predict_scores(one_frames[i % 200], compiled=False)
             reg.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        predictor.predict_proba(one_frames[i % 200])
+        api.append(time.perf_counter() - t)
         t = time.perf_counter()
         fast.predict_scores(one_cols[i % 200], 1)
         fp.append(time.perf_counter() - t)
     idx = np.random.default_rng(0).integers(0, len(records), args.batch_rows)
     batch_frame = X.iloc[idx].reset_index(drop=True)
     batch_cols = {c: [records[i][c] for i in idx] for c in X.columns}
-    reg_b, fp_b = [], []
+    reg_b, api_b, fp_b = [], [], []
     for _ in range(5):
         t = time.perf_counter()
-        predictor.predict_proba(batch_frame)
+        predictor.predict_scores(batch_frame, compiled=False)
         reg_b.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        predictor.predict_proba(batch_frame)
+        api_b.append(time.perf_counter() - t)
         t = time.perf_counter()
         fast.predict_scores(batch_cols, args.batch_rows)
         fp_b.append(time.perf_counter() - t)
     inproc = {
         "regular_path_one_row_ms": 1e3 * statistics.median(reg),
+        "api_one_row_ms": 1e3 * statistics.median(api),
         "fast_path_one_row_ms": 1e3 * statistics.median(fp),
         "regular_path_batch_ms": 1e3 * statistics.median(reg_b),
+        "api_batch_ms": 1e3 * statistics.median(api_b),
         "fast_path_batch_ms": 1e3 * statistics.median(fp_b),
     }
+
+    autogluon = None
+    if args.autogluon:
+        data = work / "autogluon.parquet"
+        df.to_parquet(data)
+        r = subprocess.run(
+            [args.autogluon, str(Path(__file__).with_name("autogluon_predict.py")), str(data),
+             target, "--batch-rows", str(args.batch_rows)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+        autogluon = json.loads(lines[-1]) if lines else {"error": r.stderr[-2000:]}
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -280,6 +311,7 @@ def main() -> int:
         "batch": batch,
         "in_process": inproc,
         "server_cpu_per_request": cpu,
+        "autogluon": autogluon,
         "run_dir": str(run_dir),
         "cpus": os.cpu_count(),
         "loadavg_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
@@ -306,14 +338,20 @@ def main() -> int:
         f"| {args.batch_rows:,}-row batch, p90 / min | {batch['p90_ms']:.0f} / {batch['min_ms']:.0f} ms | |"
     )
     print(f"| batch errors | {batch['errors']} | 0 |")
-    print(f"| in-process one row: regular path | {inproc['regular_path_one_row_ms']:.2f} ms | |")
-    print(f"| in-process one row: fast path | {inproc['fast_path_one_row_ms']:.2f} ms | |")
-    print(
-        f"| in-process {args.batch_rows:,} rows: regular path | {inproc['regular_path_batch_ms']:.0f} ms | |"
-    )
-    print(
-        f"| in-process {args.batch_rows:,} rows: fast path | {inproc['fast_path_batch_ms']:.0f} ms | |"
-    )
+    rows = f"{args.batch_rows:,} rows"
+    for label, key in [
+        ("every fold model's own predict_proba", "regular_path"),
+        ("Predictor.predict_proba (DataFrame)", "api"),
+        ("server path (JSON columns)", "fast_path"),
+    ]:
+        print(f"| in-process one row: {label} | {inproc[key + '_one_row_ms']:.2f} ms | |")
+        print(f"| in-process {rows}: {label} | {inproc[key + '_batch_ms']:.0f} ms | |")
+    if autogluon and "error" not in autogluon:
+        ag = f"AutoGluon {autogluon['autogluon']} predict_proba ({len(autogluon['models'])} models)"
+        print(f"| in-process one row: {ag} | {autogluon['one_row_ms']:.2f} ms | |")
+        print(f"| in-process {rows}: {ag} | {autogluon['batch_ms']:.0f} ms | |")
+    elif autogluon:
+        print(f"| AutoGluon | failed: {autogluon['error'].splitlines()[-1:]} | |")
     print(f"| server CPU per one-row request (all threads) | {cpu['one_row_cpu_ms']:.2f} ms | |")
     print(f"| server CPU per {args.batch_rows:,}-row request | {cpu['batch_cpu_ms']:.0f} ms | |")
     print(line)
