@@ -181,7 +181,9 @@ def run_trial(
     n_folds = len(data.folds)
     try:
         for i, (_, va) in enumerate(data.folds):
-            if deadline is not None and i > 0:
+            # with no finished model in the campaign yet, the trial completes its folds (its
+            # learners still stop at the deadline): a late model beats ending with none
+            if deadline is not None and i > 0 and job.incumbent_fold_scores is not None:
                 if clock() + float(np.mean(own_times)) > deadline:
                     status, res.error = "pruned", f"out of time after {i} of {n_folds} folds"
                     break
