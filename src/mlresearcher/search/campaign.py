@@ -14,7 +14,9 @@ Order of work:
 4. **Large data.** Above ``LARGE_ROWS`` rows (where the protocol is already a holdout),
    every family's default first runs on a random ``SUBSAMPLE_ROWS``-row subsample of the
    training rows (origin ``subsample``, validated on the same holdout rows): a useful model
-   and fold-time estimates within seconds, before the full-data portfolio.
+   and fold-time estimates within seconds, before the full-data portfolio. Each such trial
+   gets at most ``SUBSAMPLE_SHARE`` of the time left (iterative learners stop there), so
+   one slow family cannot spend the budget of the others.
 5. **Budget.** A trial starts only when all its folds are expected to fit before the
    search deadline (fold time from the family's earlier trials, or scaled from a cheaper
    family by relative cost), and each further fold only when it is expected to fit; iterative learners
@@ -61,6 +63,8 @@ PORTFOLIO_ORDER = (
 
 #: training rows of the subsampled first look at large data
 SUBSAMPLE_ROWS = 50_000
+#: the most of the time left that one subsampled trial may take (fit and prediction)
+SUBSAMPLE_SHARE = 0.15
 
 
 @dataclass
@@ -274,6 +278,9 @@ class Campaign:
         self, number: int, fam: ModelFamily, params: dict[str, Any], origin: str, prunable: bool
     ) -> TrialJob:
         inc = self.incumbent()
+        seconds_left = None if self.deadline is None else self.deadline - self.clock()
+        if seconds_left is not None and origin == "subsample":
+            seconds_left *= SUBSAMPLE_SHARE  # a first look: it must leave room for the rest
         return TrialJob(
             number=number,
             family=fam.name,
@@ -281,7 +288,7 @@ class Campaign:
             origin=origin,
             prunable=prunable,
             incumbent_fold_scores=tuple(inc.fold_scores) if inc is not None else None,
-            seconds_left=None if self.deadline is None else self.deadline - self.clock(),
+            seconds_left=seconds_left,
             submitted_wall=time.time(),
             train_rows=SUBSAMPLE_ROWS if origin == "subsample" else None,
         )
