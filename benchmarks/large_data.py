@@ -18,8 +18,10 @@ process. Above 250,000 rows it switches by itself to a stratified 80/20 holdout,
 pass of every family's default on a 50,000-row subsample, and compact features (category
 codes, float32 where exact). Peak memory is the largest resident set of the run's process
 tree, sampled every 0.5 s (psutil), and the kernel's high-water mark of the child
-(``ru_maxrss`` of RUSAGE_CHILDREN). Other processes share the machine's CPUs, so the
-number of trials depends on their load.
+(``ru_maxrss`` of RUSAGE_CHILDREN); beside it the peak of the tree's summed proportional
+set size (PSS: pages shared between processes, such as the libraries a forked trial worker
+shares with its parent, counted once rather than once per process). Other processes
+share the machine's CPUs, so the number of trials depends on their load.
 """
 
 from __future__ import annotations
@@ -78,19 +80,32 @@ def generate(rows: int, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes: shared pages divided among the processes sharing
+    them (forked workers share their libraries with their parent)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:"))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
 def peak_tree_rss(pid: int, stop: threading.Event, box: dict) -> None:
     import psutil
 
-    peak = 0
+    peak = peak_pss = 0
     while not stop.wait(0.5):
         try:
             p = psutil.Process(pid)
             procs = [p] + p.children(recursive=True)
-            rss = sum(q.memory_info().rss for q in procs if q.is_running())
+            each = [(q.pid, q.memory_info().rss) for q in procs if q.is_running()]
         except psutil.Error:
             continue
-        peak = max(peak, rss)
-    box["peak"] = peak
+        rss = sum(r for _, r in each)
+        if rss > peak:
+            peak, box["at_peak_mb"] = rss, [round(r / 2**20) for _, r in each]
+        peak_pss = max(peak_pss, sum(_pss(q) for q, _ in each))
+    box["peak"], box["peak_pss"] = peak, peak_pss
 
 
 def main() -> None:
@@ -167,6 +182,8 @@ def main() -> None:
                     "time_limit_s": args.seconds,
                     "wall_s": round(wall, 1),
                     "peak_rss_tree_mb": round(box.get("peak", 0) / 2**20),
+                    "rss_by_process_at_peak_mb": box.get("at_peak_mb"),
+                    "peak_pss_tree_mb": round(box.get("peak_pss", 0) / 2**20),
                     "peak_rss_child_maxrss_mb": round(maxrss_mb),
                     **summary,
                 },
@@ -182,6 +199,8 @@ def main() -> None:
         "time_limit_s": args.seconds,
         "wall_s": round(wall, 1),
         "peak_rss_tree_mb": round(box.get("peak", 0) / 2**20),
+        "rss_by_process_at_peak_mb": box.get("at_peak_mb"),
+        "peak_pss_tree_mb": round(box.get("peak_pss", 0) / 2**20),
         "peak_rss_child_maxrss_mb": round(maxrss_mb),
         "protocol": summary["protocol"],
         "n_trials": summary["n_trials"],
@@ -191,6 +210,7 @@ def main() -> None:
         "best_score": summary["best_score"],
         "metric": summary["metric"],
         "stopped_because": summary["stopped_because"],
+        "timings": summary["timings"],
     }
     print(json.dumps(result, indent=2))
     print("top of the leaderboard:")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlresearcher import __version__
-from mlresearcher.data.compact import LARGE_ROWS
+from mlresearcher.data.compact import LARGE_ROWS, release_freed_memory
 from mlresearcher.data.io import data_hash
 from mlresearcher.data.protocol import Protocol, make_protocol
 from mlresearcher.data.schema import Schema, build_schema, infer_roles, prepare_features
@@ -239,6 +239,8 @@ def run(
     findings += [f for f in profile.findings if (f.code, f.column) not in seen]
     # large data: category codes and float32 where exact, built column by column
     Xp = prepare_features(X, schema, compact=len(X) > LARGE_ROWS)
+    if len(X) > LARGE_ROWS:
+        release_freed_memory()  # before trial workers start beside this process
     # -- protocol
     protocol = make_protocol(
         target.y,

@@ -223,7 +223,7 @@ class Campaign:
                         fam = by_name[ot.suggest_categorical("family", names)]
                         params = fam.search_space(ot, self.ctx)
                         prunable, origin = True, "search"
-                    if self.deadline is not None and not self._fits_in_time(fam):
+                    if self.deadline is not None and not self._fits_in_time(fam, origin):
                         # Too slow for what is left: tell the sampler nothing useful.
                         if ot is not None:
                             study.tell(ot, state=optuna.trial.TrialState.FAIL)
@@ -339,8 +339,7 @@ class Campaign:
         if k:
             per_fold = (result.fit_time + result.predict_time) / k
             if result.origin == "subsample":  # fit time grows about linearly with rows
-                full = np.mean([len(tr) for tr, _ in self.protocol.folds])
-                per_fold *= max(1.0, full / SUBSAMPLE_ROWS)
+                per_fold *= self._subsample_factor()
             self._fold_times.setdefault(result.family, []).extend([per_fold] * k)
 
     def _restore(self, study: Any, names: list[str], queue: list[Any]) -> int:
@@ -422,10 +421,21 @@ class Campaign:
     def _family_cost(self, name: str) -> float:
         return next((f.cost for f in self.families if f.name == name), 1.0)
 
-    def _fits_in_time(self, fam: ModelFamily) -> bool:
-        """Whether a whole trial of ``fam`` (all folds) is expected to end before the deadline."""
+    def _fits_in_time(self, fam: ModelFamily, origin: str = "default") -> bool:
+        """Whether a whole trial of ``fam`` (all folds) is expected to end before the deadline.
+
+        Fold times are kept at full-data scale; a subsampled trial is expected to take its
+        share of rows of that."""
         assert self.deadline is not None
-        return self.clock() + self._expected_fold_time(fam) * self.protocol.n_folds <= self.deadline
+        expected = self._expected_fold_time(fam) * self.protocol.n_folds
+        if origin == "subsample":
+            expected /= self._subsample_factor()
+        return self.clock() + expected <= self.deadline
+
+    def _subsample_factor(self) -> float:
+        """How many times more training rows a full-data fold has than a subsampled one."""
+        full = np.mean([len(tr) for tr, _ in self.protocol.folds])
+        return max(1.0, full / SUBSAMPLE_ROWS)
 
     def incumbent(self) -> TrialResult | None:
         done = [t for t in self.trials if t.status == "complete" and t.score is not None]
