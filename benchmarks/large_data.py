@@ -2,6 +2,7 @@
 memory and wall time.
 
     .venv/bin/python benchmarks/large_data.py [--rows 1000000] [--seconds 300] [--out DIR]
+    .venv/bin/python benchmarks/large_data.py --stages   # setup stages only, in process
 
 **The data** is generated from the dev dataset ``gss_happiness`` (General Social Survey:
 17,137 rows, 31 features, 8 categorical, target ``happy`` with 3 classes), honestly
@@ -90,6 +91,39 @@ def _pss(pid: int) -> int:
         return 0
 
 
+def setup_stages(data: Path, target: str = "happy") -> dict[str, float]:
+    """Seconds of each setup stage of ``mlresearcher.engine.run``, in this process."""
+    from mlresearcher.data.io import read_table
+    from mlresearcher.data.schema import build_schema, infer_roles, prepare_features
+    from mlresearcher.data.task import encode_target
+    from mlresearcher.engine import _fingerprint, split_target
+    from mlresearcher.profile import in_run_sample, profile_features
+
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        out[name] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+
+    X, y = split_target(read_table(data), target)
+    lap("read")
+    enc, keep = encode_target(y.reset_index(drop=True), target)
+    _fingerprint(X.reset_index(drop=True), y, keep, target)
+    lap("target_and_data_hash")
+    infos, _ = infer_roles(X)
+    schema = build_schema(X, infos)
+    lap("roles")
+    profile_features(X, enc, infos=infos, seed=0, **in_run_sample(300))
+    lap("profile")
+    prepare_features(X, schema, compact=True)
+    lap("prepare_features")
+    out["total"] = round(sum(out.values()), 2)
+    out["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return out
+
+
 def peak_tree_rss(pid: int, stop: threading.Event, box: dict) -> None:
     import psutil
 
@@ -119,6 +153,11 @@ def main() -> None:
         help="instead, run AutoGluon (TabularPredictor, same data and time limit) with this"
         " interpreter and measure it the same way",
     )
+    ap.add_argument(
+        "--stages",
+        action="store_true",
+        help="instead, time the run's setup stages (reading, roles, profile, features) in process",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -133,6 +172,9 @@ def main() -> None:
             flush=True,
         )
         del df
+    if args.stages:
+        print(json.dumps(setup_stages(data), indent=2))
+        return
     cmd = [
         sys.executable,
         "-m",
