@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlresearcher.data.compact import categorical_from_codes, float32_if_exact
 from mlresearcher.errors import DataError
 from mlresearcher.findings import Finding
 
@@ -300,8 +301,6 @@ def prepare_features(df: pd.DataFrame, schema: Schema, *, compact: bool = False)
     Raises ``DataError`` naming any training column that ``df`` lacks. Extra columns are
     ignored.
     """
-    from mlresearcher.data.compact import categorical_from_codes, float32_if_exact
-
     needed = schema.input_columns
     missing = [c for c in needed if c not in df.columns]
     if missing:
