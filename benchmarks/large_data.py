@@ -2,6 +2,7 @@
 memory and wall time.
 
     .venv/bin/python benchmarks/large_data.py [--rows 1000000] [--seconds 300] [--out DIR]
+    .venv/bin/python benchmarks/large_data.py --stages   # setup stages only, in process
 
 **The data** is generated from the dev dataset ``gss_happiness`` (General Social Survey:
 17,137 rows, 31 features, 8 categorical, target ``happy`` with 3 classes), honestly
@@ -18,8 +19,10 @@ process. Above 250,000 rows it switches by itself to a stratified 80/20 holdout,
 pass of every family's default on a 50,000-row subsample, and compact features (category
 codes, float32 where exact). Peak memory is the largest resident set of the run's process
 tree, sampled every 0.5 s (psutil), and the kernel's high-water mark of the child
-(``ru_maxrss`` of RUSAGE_CHILDREN). Other processes share the machine's CPUs, so the
-number of trials depends on their load.
+(``ru_maxrss`` of RUSAGE_CHILDREN); beside it the peak of the tree's summed proportional
+set size (PSS: pages shared between processes, such as the libraries a forked trial worker
+shares with its parent, counted once rather than once per process). Other processes
+share the machine's CPUs, so the number of trials depends on their load.
 """
 
 from __future__ import annotations
@@ -78,19 +81,65 @@ def generate(rows: int, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes: shared pages divided among the processes sharing
+    them (forked workers share their libraries with their parent)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:"))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def setup_stages(data: Path, target: str = "happy") -> dict[str, float]:
+    """Seconds of each setup stage of ``mlresearcher.engine.run``, in this process."""
+    from mlresearcher.data.io import read_table
+    from mlresearcher.data.schema import build_schema, infer_roles, prepare_features
+    from mlresearcher.data.task import encode_target
+    from mlresearcher.engine import _fingerprint, split_target
+    from mlresearcher.profile import in_run_sample, profile_features
+
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        out[name] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+
+    X, y = split_target(read_table(data), target)
+    lap("read")
+    enc, keep = encode_target(y.reset_index(drop=True), target)
+    _fingerprint(X.reset_index(drop=True), y, keep, target)
+    lap("target_and_data_hash")
+    infos, _ = infer_roles(X)
+    schema = build_schema(X, infos)
+    lap("roles")
+    profile_features(X, enc, infos=infos, seed=0, **in_run_sample(300))
+    lap("profile")
+    prepare_features(X, schema, compact=True)
+    lap("prepare_features")
+    out["total"] = round(sum(out.values()), 2)
+    out["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return out
+
+
 def peak_tree_rss(pid: int, stop: threading.Event, box: dict) -> None:
     import psutil
 
-    peak = 0
+    peak = peak_pss = 0
     while not stop.wait(0.5):
         try:
             p = psutil.Process(pid)
             procs = [p] + p.children(recursive=True)
-            rss = sum(q.memory_info().rss for q in procs if q.is_running())
+            each = [(q.pid, q.memory_info().rss) for q in procs if q.is_running()]
         except psutil.Error:
             continue
-        peak = max(peak, rss)
-    box["peak"] = peak
+        rss = sum(r for _, r in each)
+        if rss > peak:
+            peak, box["at_peak_mb"] = rss, [round(r / 2**20) for _, r in each]
+        peak_pss = max(peak_pss, sum(_pss(q) for q, _ in each))
+    box["peak"], box["peak_pss"] = peak, peak_pss
 
 
 def main() -> None:
@@ -103,6 +152,11 @@ def main() -> None:
         metavar="PYTHON",
         help="instead, run AutoGluon (TabularPredictor, same data and time limit) with this"
         " interpreter and measure it the same way",
+    )
+    ap.add_argument(
+        "--stages",
+        action="store_true",
+        help="instead, time the run's setup stages (reading, roles, profile, features) in process",
     )
     args = ap.parse_args()
     out = Path(args.out)
@@ -118,6 +172,9 @@ def main() -> None:
             flush=True,
         )
         del df
+    if args.stages:
+        print(json.dumps(setup_stages(data), indent=2))
+        return
     cmd = [
         sys.executable,
         "-m",
@@ -167,6 +224,8 @@ def main() -> None:
                     "time_limit_s": args.seconds,
                     "wall_s": round(wall, 1),
                     "peak_rss_tree_mb": round(box.get("peak", 0) / 2**20),
+                    "rss_by_process_at_peak_mb": box.get("at_peak_mb"),
+                    "peak_pss_tree_mb": round(box.get("peak_pss", 0) / 2**20),
                     "peak_rss_child_maxrss_mb": round(maxrss_mb),
                     **summary,
                 },
@@ -182,6 +241,8 @@ def main() -> None:
         "time_limit_s": args.seconds,
         "wall_s": round(wall, 1),
         "peak_rss_tree_mb": round(box.get("peak", 0) / 2**20),
+        "rss_by_process_at_peak_mb": box.get("at_peak_mb"),
+        "peak_pss_tree_mb": round(box.get("peak_pss", 0) / 2**20),
         "peak_rss_child_maxrss_mb": round(maxrss_mb),
         "protocol": summary["protocol"],
         "n_trials": summary["n_trials"],
@@ -191,6 +252,7 @@ def main() -> None:
         "best_score": summary["best_score"],
         "metric": summary["metric"],
         "stopped_because": summary["stopped_because"],
+        "timings": summary["timings"],
     }
     print(json.dumps(result, indent=2))
     print("top of the leaderboard:")

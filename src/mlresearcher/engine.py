@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlresearcher import __version__
-from mlresearcher.data.compact import LARGE_ROWS, compact_features
+from mlresearcher.data.compact import LARGE_ROWS, release_freed_memory
 from mlresearcher.data.io import data_hash
 from mlresearcher.data.protocol import Protocol, make_protocol
 from mlresearcher.data.schema import Schema, build_schema, infer_roles, prepare_features
@@ -237,9 +237,10 @@ def run(
     )
     seen = {(f.code, f.column) for f in findings}
     findings += [f for f in profile.findings if (f.code, f.column) not in seen]
-    Xp = prepare_features(X, schema)
-    if len(Xp) > LARGE_ROWS:  # large data: category codes and float32 where exact
-        Xp = compact_features(Xp, schema)
+    # large data: category codes and float32 where exact, built column by column
+    Xp = prepare_features(X, schema, compact=len(X) > LARGE_ROWS)
+    if len(X) > LARGE_ROWS:
+        release_freed_memory()  # before trial workers start beside this process
     # -- protocol
     protocol = make_protocol(
         target.y,

@@ -72,3 +72,31 @@ def test_analysis_respects_its_deadline(planted):
     assert time.monotonic() - t0 < 5.0
     assert a["skipped"]  # what did not fit is said, not silently dropped
     assert a["comparison"] and a["error_slices"]  # the cheap sections are always there
+
+
+def test_permutation_importance_shrinks_its_sample_to_the_time_left(planted, monkeypatch):
+    """A slow final model: fewer rows, but every feature scored, and the cut reported."""
+    import time
+
+    from mlresearcher.analysis import explain
+    from mlresearcher.analysis._common import Budget, first_repeat_folds
+
+    rr, _ = planted
+    real = explain.fold_ensemble_scores
+
+    def slow(predictor, fold, Xp):  # 1 ms per row
+        time.sleep(0.001 * len(Xp))
+        return real(predictor, fold, Xp)
+
+    monkeypatch.setattr(explain, "fold_ensemble_scores", slow)
+    Xp, y = rr.extra["inputs"]["Xp"], rr.target.y
+    folds = first_repeat_folds(rr.protocol)[:1]
+    budget = Budget(time.monotonic() + 0.8)
+    t0 = time.monotonic()
+    out = explain.permutation_importance_oof(
+        rr.predictor, Xp, y, folds, rr.metric, seed=0, budget=budget, max_rows=150
+    )
+    # 150 rows, then 3 features x 3 repeats of them, would take 0.15 s + 1.35 s
+    assert time.monotonic() - t0 < 1.2
+    assert {f["feature"] for f in out["features"]} == set(Xp.columns)
+    assert any("rows, not 150" in s for s in budget.skipped)

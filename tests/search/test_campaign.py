@@ -106,3 +106,35 @@ def test_time_budget_stops_the_search(problem):
     assert result.stopped_because.startswith("time limit")
     assert 1 <= len(result.trials) < 30
     assert np.isfinite(result.ensemble.score)
+
+
+def test_subsampled_trials_take_a_share_of_the_time_and_are_sized_as_such(problem, monkeypatch):
+    from mlresearcher.search import campaign as campaign_module
+
+    X, target, schema, protocol = problem
+    now = [0.0]
+    camp = Campaign(
+        X,
+        target,
+        schema,
+        protocol,
+        get_metric(None, "binary"),
+        get_families(["linear", "lightgbm"]),
+        deadline=100.0,
+        clock=lambda: now[0],
+    )
+    linear, lgbm = camp.families[0], camp.families[1]
+    # a subsampled trial may take a share of the time left; others all of it
+    assert camp._job(0, linear, {}, "subsample", False).seconds_left == pytest.approx(
+        100.0 * campaign_module.SUBSAMPLE_SHARE
+    )
+    assert camp._job(0, linear, {}, "default", False).seconds_left == pytest.approx(100.0)
+    # fold times are kept at full-data scale: 4x the rows of a subsample here
+    full_rows = np.mean([len(tr) for tr, _ in protocol.folds])
+    monkeypatch.setattr(campaign_module, "SUBSAMPLE_ROWS", full_rows / 4)
+    camp._fold_times = {"linear": [12.0]}  # 36 s for 3 folds of full data
+    now[0] = 80.0  # 20 s left
+    assert not camp._fits_in_time(linear, "default")
+    assert camp._fits_in_time(linear, "subsample")  # 9 s on a quarter of the rows
+    # a family not seen yet is sized from the cheapest one seen, by relative cost
+    assert camp._fits_in_time(lgbm, "subsample") == (camp._expected_fold_time(lgbm) * 3 / 4 <= 20.0)

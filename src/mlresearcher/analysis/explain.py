@@ -71,7 +71,27 @@ def permutation_importance_oof(
         rows = va[sample_rows(len(va), per_fold, seed + i)]
         Xv, yv = Xp.iloc[rows].reset_index(drop=True), y[rows]
         n = len(rows)
+        t_base = time.monotonic()
         base = -metric.loss(metric(yv, fold_ensemble_scores(predictor, i, Xv)))
+        # the permuted copies cost len(cols) * n_repeats times this prediction: with a slow
+        # final model (nearest neighbours), fewer rows, so that every feature is scored
+        per_row = (time.monotonic() - t_base) / n
+        left = budget.left()
+        affordable = (
+            n
+            if left == float("inf")
+            else int(left / max(1e-9, per_row * (len(cols) * n_repeats + 1)))
+        )
+        if affordable < n:
+            if affordable < min(n, 50):
+                budget.skip(
+                    f"permutation importance: {len(folds) - i} of {len(folds)} folds (time)"
+                )
+                break
+            keep = sample_rows(n, affordable, seed + i)
+            Xv, yv, n = Xv.iloc[keep].reset_index(drop=True), yv[keep], len(keep)
+            budget.skip(f"permutation importance: fold {i + 1} on {n} rows, not {len(rows)} (time)")
+            base = -metric.loss(metric(yv, fold_ensemble_scores(predictor, i, Xv)))
         jobs = [(j, rng.permutation(n)) for j in range(len(cols)) for _ in range(n_repeats)]
         imp = np.zeros((len(cols), n_repeats))
         filled = np.zeros(len(cols), dtype=int)

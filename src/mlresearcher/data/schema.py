@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlresearcher.data.compact import categorical_from_codes, float32_if_exact
 from mlresearcher.errors import DataError
 from mlresearcher.findings import Finding
 
@@ -114,12 +115,55 @@ def _text_like(s: pd.Series) -> bool:
     return bool(words.mean() >= 5 and sample.nunique() > 0.5 * len(sample))
 
 
+def _as_str(v: Any) -> str:
+    return v if isinstance(v, str) else str(v)
+
+
+def string_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column as ``(codes, levels)``: value ``i`` is the string ``levels[codes[i]]``, and
+    ``codes[i] == -1`` where it is missing. ``levels`` is an object array of ``str``.
+
+    Each distinct value is converted once: the categories of a categorical, the distinct
+    values of a column that holds only strings. A column of mixed Python objects is
+    converted value by value, because values that compare equal (``1``, ``1.0``, ``True``)
+    print differently; then ``levels`` has one entry per row.
+    """
+    missing = s.isna().to_numpy()
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.intp)
+        levels = [_as_str(v) for v in s.cat.categories.astype(object)]
+    elif pd.api.types.is_string_dtype(s.dtype) and (
+        s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+    ):
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        codes = codes.astype(np.intp, copy=False)
+        levels = [_as_str(v) for v in np.asarray(uniques, dtype=object)]
+    else:
+        codes = np.full(len(s), -1, dtype=np.intp)
+        codes[~missing] = np.arange(len(s) - int(missing.sum()))
+        levels = [_as_str(v) for v in s.to_numpy(dtype=object)[~missing]]
+    codes[missing] = -1
+    return codes, np.array(levels, dtype=object).reshape(-1)
+
+
+def _string_array(s: pd.Series) -> np.ndarray:
+    """A column's values as an object array of Python strings with ``None`` for missing."""
+    codes, levels = string_codes(s)
+    out = levels.take(np.maximum(codes, 0)) if len(levels) else np.empty(len(codes), object)
+    out[codes < 0] = None
+    return out
+
+
 def _string_values(s: pd.Series) -> pd.Series:
-    """A column's values as Python strings with ``None`` for missing."""
-    out = s.astype("object")
-    mask = s.isna().to_numpy()
-    out = out.where(~mask, None)
-    return out.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    """A column's values as Python strings with ``None`` for missing (pandas may store them
+    in its string dtype, where missing reads as NaN)."""
+    return pd.Series(_string_array(s), index=s.index, name=s.name)
+
+
+def _head_strings(s: pd.Series, k: int = 1000) -> pd.Series:
+    """The first ``k`` non-missing values of a column as strings: all that the datetime and
+    text rules of :func:`string_role` read."""
+    return _string_values(s.dropna().head(k).reset_index(drop=True))
 
 
 def _name_says_id(name: str) -> bool:
@@ -193,7 +237,7 @@ def infer_roles(
             ):
                 role = "id"
         else:
-            role = string_role(str(name), _string_values(s), n, n_unique, int(s.isna().sum()))
+            role = string_role(str(name), _head_strings(s), n, n_unique, int(s.isna().sum()))
         if role == "id":
             findings.append(
                 Finding(
@@ -246,8 +290,13 @@ def build_schema(df: pd.DataFrame, infos: list[ColumnInfo]) -> Schema:
     return Schema(columns=infos, feature_roles=feature_roles, datetime_parts=parts)
 
 
-def prepare_features(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+def prepare_features(df: pd.DataFrame, schema: Schema, *, compact: bool = False) -> pd.DataFrame:
     """The frame families consume: numeric floats, strings/``None``, calendar features.
+
+    ``compact=True`` gives the same values in less memory, as
+    :func:`mlresearcher.data.compact.compact_features` would, without first building the
+    ordinary frame: category and high-cardinality columns as pandas categoricals, numbers
+    as ``float32`` where exact.
 
     Raises ``DataError`` naming any training column that ``df`` lacks. Extra columns are
     ignored.
@@ -271,9 +320,11 @@ def prepare_features(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 dtype="float64", na_value=np.nan, copy=True
             )
             v[~np.isfinite(v)] = np.nan  # infinities carry no usable magnitude
-            out[name] = v
+            out[name] = float32_if_exact(v) if compact else v
+        elif role in ("categorical", "high_cardinality") and compact:
+            out[name] = categorical_from_codes(*string_codes(s))
         elif role in ("categorical", "high_cardinality", "text"):
-            out[name] = _string_values(s).to_numpy(dtype=object)
+            out[name] = _string_array(s)
         elif role == "datetime":
             d = _parse_datetime(s)
             for p in schema.datetime_parts[name]:
@@ -281,7 +332,8 @@ def prepare_features(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                     v = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
                 else:
                     v = getattr(d.dt, p)
-                out[f"{name}__{p}"] = pd.to_numeric(v, errors="coerce").astype("float64").to_numpy()
+                v = pd.to_numeric(v, errors="coerce").astype("float64").to_numpy()
+                out[f"{name}__{p}"] = float32_if_exact(v) if compact else v
     frame = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
     return frame[list(schema.feature_roles)]
 

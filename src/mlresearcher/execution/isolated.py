@@ -56,6 +56,9 @@ _PRELOAD = [
 def _worker_main(conn: Connection, data: TrialData) -> None:
     # the parent handles Ctrl-C; a worker just ends with it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from mlresearcher.data.compact import release_freed_memory
+
+    release_freed_memory()  # the buffers the data arrived in
     conn.send(private_memory_mb(os.getpid()))  # ready: the baseline of the memory cap
     while True:
         try:

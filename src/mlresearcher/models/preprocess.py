@@ -55,6 +55,8 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
+from mlresearcher.data.schema import string_codes
+
 #: TF-IDF vocabulary bound (terms) for every text treatment
 TEXT_MAX_FEATURES = 20_000
 #: SVD components a text column becomes for the dense treatments
@@ -82,19 +84,17 @@ def _columns(feature_roles: dict[str, str], *roles: str) -> list[str]:
 def as_categories(X: Any) -> np.ndarray:
     """Category values as an object array of ``str`` with ``np.nan`` for missing.
 
-    Stateless (safe before any split). Accepts object or pandas ``str`` columns and turns
-    non-string values (numbers in an object column) into strings.
+    Stateless (safe before any split). Accepts object, pandas ``str`` and categorical
+    columns (the compact frame of large data) and turns non-string values (numbers in an
+    object column) into strings; each distinct value is converted once.
     """
     frame = pd.DataFrame(X)
     out = np.empty(frame.shape, dtype=object)
     for j, name in enumerate(frame.columns):
-        col = frame[name]
-        missing = col.isna().to_numpy()
-        values = col.astype(object).to_numpy()
-        out[:, j] = [
-            np.nan if m else (v if isinstance(v, str) else str(v))
-            for v, m in zip(values, missing, strict=True)
-        ]
+        codes, levels = string_codes(frame[name])
+        if len(levels):
+            out[:, j] = levels.take(np.maximum(codes, 0))
+        out[codes < 0, j] = np.nan
     return out
 
 

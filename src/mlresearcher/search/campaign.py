@@ -14,7 +14,9 @@ Order of work:
 4. **Large data.** Above ``LARGE_ROWS`` rows (where the protocol is already a holdout),
    every family's default first runs on a random ``SUBSAMPLE_ROWS``-row subsample of the
    training rows (origin ``subsample``, validated on the same holdout rows): a useful model
-   and fold-time estimates within seconds, before the full-data portfolio.
+   and fold-time estimates within seconds, before the full-data portfolio. Each such trial
+   gets at most ``SUBSAMPLE_SHARE`` of the time left (iterative learners stop there), so
+   one slow family cannot spend the budget of the others.
 5. **Budget.** A trial starts only when all its folds are expected to fit before the
    search deadline (fold time from the family's earlier trials, or scaled from a cheaper
    family by relative cost), and each further fold only when it is expected to fit; iterative learners
@@ -61,6 +63,8 @@ PORTFOLIO_ORDER = (
 
 #: training rows of the subsampled first look at large data
 SUBSAMPLE_ROWS = 50_000
+#: the most of the time left that one subsampled trial may take (fit and prediction)
+SUBSAMPLE_SHARE = 0.15
 
 
 @dataclass
@@ -219,7 +223,7 @@ class Campaign:
                         fam = by_name[ot.suggest_categorical("family", names)]
                         params = fam.search_space(ot, self.ctx)
                         prunable, origin = True, "search"
-                    if self.deadline is not None and not self._fits_in_time(fam):
+                    if self.deadline is not None and not self._fits_in_time(fam, origin):
                         # Too slow for what is left: tell the sampler nothing useful.
                         if ot is not None:
                             study.tell(ot, state=optuna.trial.TrialState.FAIL)
@@ -274,6 +278,9 @@ class Campaign:
         self, number: int, fam: ModelFamily, params: dict[str, Any], origin: str, prunable: bool
     ) -> TrialJob:
         inc = self.incumbent()
+        seconds_left = None if self.deadline is None else self.deadline - self.clock()
+        if seconds_left is not None and origin == "subsample":
+            seconds_left *= SUBSAMPLE_SHARE  # a first look: it must leave room for the rest
         return TrialJob(
             number=number,
             family=fam.name,
@@ -281,7 +288,7 @@ class Campaign:
             origin=origin,
             prunable=prunable,
             incumbent_fold_scores=tuple(inc.fold_scores) if inc is not None else None,
-            seconds_left=None if self.deadline is None else self.deadline - self.clock(),
+            seconds_left=seconds_left,
             submitted_wall=time.time(),
             train_rows=SUBSAMPLE_ROWS if origin == "subsample" else None,
         )
@@ -332,8 +339,7 @@ class Campaign:
         if k:
             per_fold = (result.fit_time + result.predict_time) / k
             if result.origin == "subsample":  # fit time grows about linearly with rows
-                full = np.mean([len(tr) for tr, _ in self.protocol.folds])
-                per_fold *= max(1.0, full / SUBSAMPLE_ROWS)
+                per_fold *= self._subsample_factor()
             self._fold_times.setdefault(result.family, []).extend([per_fold] * k)
 
     def _restore(self, study: Any, names: list[str], queue: list[Any]) -> int:
@@ -415,10 +421,21 @@ class Campaign:
     def _family_cost(self, name: str) -> float:
         return next((f.cost for f in self.families if f.name == name), 1.0)
 
-    def _fits_in_time(self, fam: ModelFamily) -> bool:
-        """Whether a whole trial of ``fam`` (all folds) is expected to end before the deadline."""
+    def _fits_in_time(self, fam: ModelFamily, origin: str = "default") -> bool:
+        """Whether a whole trial of ``fam`` (all folds) is expected to end before the deadline.
+
+        Fold times are kept at full-data scale; a subsampled trial is expected to take its
+        share of rows of that."""
         assert self.deadline is not None
-        return self.clock() + self._expected_fold_time(fam) * self.protocol.n_folds <= self.deadline
+        expected = self._expected_fold_time(fam) * self.protocol.n_folds
+        if origin == "subsample":
+            expected /= self._subsample_factor()
+        return self.clock() + expected <= self.deadline
+
+    def _subsample_factor(self) -> float:
+        """How many times more training rows a full-data fold has than a subsampled one."""
+        full = np.mean([len(tr) for tr, _ in self.protocol.folds])
+        return max(1.0, full / SUBSAMPLE_ROWS)
 
     def incumbent(self) -> TrialResult | None:
         done = [t for t in self.trials if t.status == "complete" and t.score is not None]

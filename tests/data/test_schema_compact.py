@@ -1,0 +1,105 @@
+"""String conversion, prepared features and their compact form on large data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import load_dataset
+
+from mlresearcher.data.compact import compact_features
+from mlresearcher.data.schema import (
+    _string_values,
+    build_schema,
+    infer_roles,
+    prepare_features,
+    string_codes,
+)
+from mlresearcher.models.preprocess import as_categories, as_level_strings
+
+
+def _one_by_one(s: pd.Series) -> list:
+    """The reference conversion: every value on its own, ``None`` for missing."""
+    return [None if pd.isna(v) else (v if isinstance(v, str) else str(v)) for v in s]
+
+
+COLUMNS = {
+    "categorical": pd.Series(pd.Categorical(["b", None, "a", "b", "c"])),
+    "numeric categories": pd.Series(pd.Categorical([1, 2, None, 2, 10])),
+    "str": pd.Series(["x", None, "y", "x", "z"], dtype="str"),
+    "object strings": pd.Series(["x", None, "y", np.nan, "x"], dtype=object),
+    # values that compare equal but print differently must stay apart
+    "mixed objects": pd.Series([1, 1.0, True, "1", None], dtype=object),
+    "floats": pd.Series([0.5, np.nan, 1.0, 0.5, 2.0]),
+    "all missing": pd.Series(pd.Categorical([None, None, None], categories=[])),
+}
+
+
+@pytest.mark.parametrize("name", list(COLUMNS))
+def test_string_values_convert_each_value_as_written(name):
+    s = COLUMNS[name]
+    codes, levels = string_codes(s)
+    got = [None if c < 0 else levels[c] for c in codes]
+    assert got == _one_by_one(s)
+    assert all(type(v) is str for v in got if v is not None)
+    assert [None if pd.isna(v) else v for v in _string_values(s)] == _one_by_one(s)
+
+
+@pytest.mark.parametrize("name", list(COLUMNS))
+def test_as_categories_reads_every_representation_alike(name):
+    s = COLUMNS[name]
+    out = as_categories(s.to_frame())[:, 0]
+    want = _one_by_one(s)
+    assert [None if isinstance(v, float) and np.isnan(v) else v for v in out] == want
+    assert list(as_level_strings(s.to_frame())[:, 0]) == [
+        "__missing__" if v is None else v for v in want
+    ]
+
+
+def _compact_reference(Xp: pd.DataFrame, schema) -> pd.DataFrame:
+    """Category columns as ``pd.Categorical`` of their strings, floats as float32 if exact."""
+    out = {}
+    for c in Xp.columns:
+        v = Xp[c]
+        if schema.feature_roles[c] in ("categorical", "high_cardinality"):
+            out[c] = pd.Categorical(v.to_numpy(dtype=object))
+        elif v.dtype == np.float64:
+            v32 = v.to_numpy().astype(np.float32)
+            exact = np.array_equal(v32.astype(np.float64), v.to_numpy(), equal_nan=True)
+            out[c] = v32 if exact else v.to_numpy()
+        else:
+            out[c] = v
+    return pd.DataFrame(out)
+
+
+@pytest.mark.parametrize("dataset", ["gss_happiness", "police_stop_search", "diamond_price"])
+def test_compact_frame_holds_the_prepared_values(dataset):
+    df, entry = load_dataset(dataset, n=5000)
+    X = df.drop(columns=[entry["target"]])
+    schema = build_schema(X, infer_roles(X)[0])
+    Xp = prepare_features(X, schema)
+    want = _compact_reference(Xp, schema)
+    direct = prepare_features(X, schema, compact=True)
+    pd.testing.assert_frame_equal(direct, want)
+    pd.testing.assert_frame_equal(compact_features(Xp, schema), want)
+    cats = schema.features_with("categorical", "high_cardinality")
+    assert cats and all(isinstance(direct[c].dtype, pd.CategoricalDtype) for c in cats)
+    # the families read the compact frame as the ordinary one
+    a, b = as_categories(Xp[cats]), as_categories(direct[cats])
+    assert pd.DataFrame(a).equals(pd.DataFrame(b))
+
+
+def test_compact_categories_merge_levels_that_print_alike():
+    X = pd.DataFrame({"c": pd.Series([1, "1", 2.5, None, "b"] * 10, dtype=object)})
+    schema = build_schema(X, infer_roles(X)[0])
+    col = prepare_features(X, schema, compact=True)["c"]
+    assert list(col.cat.categories) == ["1", "2.5", "b"]
+    assert [None if pd.isna(v) else v for v in col] == ["1", "1", "2.5", None, "b"] * 10
+
+
+def test_compact_categories_are_the_levels_that_occur():
+    raw = pd.Categorical(["a", "b", None, "a"], categories=["z", "b", "a"])
+    X = pd.DataFrame({"c": pd.Series(list(raw) * 10, dtype=raw.dtype)})
+    schema = build_schema(X, infer_roles(X)[0])
+    col = prepare_features(X, schema, compact=True)["c"]
+    assert list(col.cat.categories) == ["a", "b"]

@@ -1,0 +1,54 @@
+"""One trial's data and time: subsampled folds and the fit deadline."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlresearcher.execution.trial import TrialData, fit_deadline
+from mlresearcher.models.base import FitContext
+
+
+def _data(n_folds: int) -> TrialData:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"a": rng.normal(size=1000), "b": pd.Categorical(rng.choice(list("xyz"), 1000))}
+    )
+    y = rng.integers(0, 2, 1000)
+    idx = np.arange(1000)
+    folds = [(idx[idx % n_folds != k], idx[idx % n_folds == k]) for k in range(n_folds)]
+    ctx = FitContext(task="binary", n_classes=2, schema=None, n_rows=1000, seed=3)
+    return TrialData(X, y, folds, [0] * n_folds, 1, "log_loss", ctx)
+
+
+@pytest.mark.parametrize("n_folds", [1, 3])
+def test_a_subsampled_fold_holds_the_seeded_rows_of_the_full_fold(n_folds):
+    if n_folds == 1:  # a holdout: 80/20
+        data = _data(1)
+        idx = np.arange(1000)
+        data.folds = [(idx[idx % 5 != 0], idx[idx % 5 == 0])]
+    else:
+        data = _data(n_folds)
+    for i in range(len(data.folds)):
+        Xtr, ytr, Xva, yva = data.fold(i)
+        rng = np.random.default_rng(3 + 7919 * (i + 1))
+        keep = np.sort(rng.choice(len(ytr), 100, replace=False))
+        sub = data.fold(i, train_rows=100)
+        pd.testing.assert_frame_equal(sub[0], Xtr.iloc[keep].reset_index(drop=True))
+        np.testing.assert_array_equal(sub[1], ytr[keep])
+        pd.testing.assert_frame_equal(sub[2], Xva)
+        np.testing.assert_array_equal(sub[3], yva)
+        # more rows asked than the fold has: the whole fold
+        assert len(data.fold(i, train_rows=10**6)[1]) == len(ytr)
+
+
+def test_the_fit_leaves_the_validation_rows_their_share_of_the_time():
+    assert fit_deadline(None, np.zeros(10), np.zeros(40)) is None
+    now = time.monotonic()
+    d = fit_deadline(now + 100.0, np.zeros(50_000), np.zeros(200_000))
+    assert now + 19.0 <= d <= now + 21.0  # a fifth of the time for the fit
+    past = now - 5.0
+    assert fit_deadline(past, np.zeros(10), np.zeros(10)) <= time.monotonic()
