@@ -493,27 +493,38 @@ class CompiledEnsemble:
                     box["frame"] = pd.DataFrame(prepared)[self.features]
             return box["frame"]
 
-        def one(item: tuple[Any, CompiledModel | None]) -> np.ndarray:
+        def one(item: tuple[Any, CompiledModel | None], rows: slice | None = None) -> np.ndarray:
             est, compiled = item
-            if compiled is not None:
-                return compiled.scores(prepared, n, self.task, self.k, factorized)
-            return predict_scores(est, prepared_frame(), self.task, self.k)
+            if rows is None:
+                if compiled is not None:
+                    return compiled.scores(prepared, n, self.task, self.k, factorized)
+                return predict_scores(est, prepared_frame(), self.task, self.k)
+            if compiled is None:
+                return predict_scores(est, prepared_frame().iloc[rows], self.task, self.k)
+            part = {c: v[rows] for c, v in prepared.items()}
+            codes = {c: (v[0][rows], v[1]) for c, v in factorized.items()}
+            m = len(range(n)[rows])
+            return compiled.scores(part, m, self.task, self.k, codes)
 
         items = [item for _, models in self.members for item in models]
         cpus = os.cpu_count() or 1
         # a small call runs on one thread (an OpenMP team per tree costs more than the
-        # tree); a batch spreads the fold models over threads, each with its share of cores
-        threads = min(len(items), cpus) if n >= PARALLEL_ROWS else 1
-        per_thread = max(1, cpus // threads) if n >= PARALLEL_ROWS else 1
-        with warnings.catch_warnings(), _thread_limit(per_thread):
+        # tree); a batch is cut into one block of rows per core, and every fold model
+        # predicts every block in a thread of its own: equal tasks, so the cores finish
+        # together (rows are predicted independently, so the numbers do not change)
+        threads = cpus if n >= PARALLEL_ROWS else 1
+        with warnings.catch_warnings(), _thread_limit(1):
             warnings.simplefilter("ignore")
             if threads > 1:
                 from concurrent.futures import ThreadPoolExecutor
 
                 if any(c is None for _, c in items):
                     prepared_frame()  # built once, before the threads need it
+                bounds = np.linspace(0, n, threads + 1).astype(int)
+                blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
                 with ThreadPoolExecutor(max_workers=threads) as pool:
-                    parts = list(pool.map(one, items))
+                    futures = [[pool.submit(one, item, b) for b in blocks] for item in items]
+                    parts = [np.concatenate([f.result() for f in fs]) for fs in futures]
             else:
                 parts = [one(item) for item in items]
         total = None
