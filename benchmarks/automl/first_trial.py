@@ -109,6 +109,7 @@ def main() -> int:
             flush=True,
         )
         if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             with open(args.out, "a") as f:
                 row = {"task": t.name, "n_rows": t.n_rows, "first_trial_s": times, "cpu_s": cpus}
                 f.write(json.dumps({**row, "import_s": imports, "load1": os.getloadavg()[0]}))
