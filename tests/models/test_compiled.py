@@ -66,6 +66,8 @@ def test_each_family_compiles_or_falls_back_exactly(penguins_module, target):
         ("xgboost", True),
         ("hist_gb", True),
         ("catboost", True),
+        ("random_forest", True),
+        ("extra_trees", True),
         ("linear", True),
         ("knn", True),
     ]:

@@ -13,7 +13,8 @@ as numpy arrays:
    *compiled*: its ordinal encoders become ``dict`` look-ups fixed at compile time (a
    batch looks up each distinct value once, after ``pandas.factorize``), then the learner
    predicts on the numpy matrix; a single row goes to a LightGBM booster through
-   LightGBM's prepared single-row C API;
+   LightGBM's prepared single-row C API, and a few rows to HistGradientBoosting and the
+   forests through a numpy walk over all their trees at once;
 2. every CatBoost fold model without text is compiled the same way: category strings
    (missing -> the level CatBoost was trained with) and numbers in an object matrix;
 3. any other fold model (linear, kNN, MLP, text features) gets the prepared frame, built
@@ -189,6 +190,60 @@ class _HistGBTrees:
         return loss.link.inverse(raw.ravel())
 
 
+class _ForestTrees:
+    """All trees of a fitted random forest or extra-trees model, walked together with numpy.
+
+    Scikit-learn calls every tree in turn (tens of microseconds each, hundreds of trees);
+    here all (row, tree) pairs descend one level per step by the trees' own rule (NaN
+    follows the node's missing direction, else ``x <= threshold`` goes left, the float32
+    input compared in double precision as the compiled code does). Leaf values are summed
+    over the trees in order from zero and divided by the number of trees, as the forest's
+    ``predict``/``predict_proba`` does, so the result is the same to the last bit.
+    """
+
+    def __init__(self, learner: Any):
+        trees = [e.tree_ for e in learner.estimators_]
+        if not trees or any(t.n_outputs != 1 for t in trees):
+            raise ValueError("only single-output forests are walked")
+        sizes = np.array([t.node_count for t in trees])
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        owner = np.repeat(np.arange(len(trees)), sizes)
+        left = np.concatenate([t.children_left for t in trees]).astype(np.int64)
+        right = np.concatenate([t.children_right for t in trees]).astype(np.int64)
+        self.is_leaf = left == -1
+        self.left = np.where(self.is_leaf, 0, left + offsets[owner])
+        self.right = np.where(self.is_leaf, 0, right + offsets[owner])
+        feature = np.concatenate([t.feature for t in trees]).astype(np.int64)
+        self.feature = np.where(self.is_leaf, 0, feature)
+        self.threshold = np.concatenate([t.threshold for t in trees]).astype(np.float64)
+        self.missing_left = np.concatenate(
+            [getattr(t, "missing_go_to_left", np.zeros(t.node_count, np.uint8)) for t in trees]
+        ).astype(bool)
+        self.classify = hasattr(learner, "classes_")
+        values = np.concatenate([t.value[:, 0, :] for t in trees])
+        self.value = values[:, : learner.n_classes_] if self.classify else values[:, 0]
+        self.roots = offsets
+        self.depth = max(t.max_depth for t in trees) + 1
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        n = len(X)
+        idx = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
+        rows = np.arange(n)[:, None]
+        for _ in range(self.depth + 1):
+            active = ~self.is_leaf[idx]
+            if not active.any():
+                break
+            v = X[rows, self.feature[idx]]
+            go_left = np.where(
+                np.isnan(v), self.missing_left[idx], v.astype(np.float64) <= self.threshold[idx]
+            )
+            idx = np.where(active, np.where(go_left, self.left[idx], self.right[idx]), idx)
+        leaves = self.value[idx]  # (n, trees) or (n, trees, classes)
+        total = np.add.accumulate(leaves, axis=1)[:, -1]  # in tree order, as += does
+        return total / len(self.roots)
+
+
 def _missing_level() -> str:
     from mlresearcher.models.preprocess import MISSING_LEVEL
 
@@ -224,9 +279,17 @@ class CompiledModel:
             except Exception:  # an older LightGBM without the API: the regular predict
                 self.row_predict = None
         learner = getattr(estimator, "learner_", None)
-        if width and type(learner).__name__.startswith("HistGradientBoosting"):
+        walker = {
+            "HistGradientBoostingClassifier": _HistGBTrees,
+            "HistGradientBoostingRegressor": _HistGBTrees,
+            "RandomForestClassifier": _ForestTrees,
+            "RandomForestRegressor": _ForestTrees,
+            "ExtraTreesClassifier": _ForestTrees,
+            "ExtraTreesRegressor": _ForestTrees,
+        }.get(type(learner).__name__)
+        if width and walker is not None:
             try:
-                self.small_predict = _HistGBTrees(learner)
+                self.small_predict = walker(learner)
             except Exception:  # another scikit-learn layout: the regular predict
                 self.small_predict = None
 
