@@ -97,6 +97,25 @@ class _LightGBMRow:
             self._lib.LGBM_FastConfigFree(handle)
 
 
+def _descend(
+    walker: Any, X: np.ndarray, go_left: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The leaf each (row, tree) pair of a tree table reaches: all pairs go down one level
+    per step, ``go_left(idx, values)`` deciding at the nodes ``idx`` given the rows'
+    ``values`` of the nodes' features. ``walker`` holds the flat node table (``roots``,
+    ``is_leaf``, ``feature``, ``left``, ``right``, ``depth``)."""
+    n = len(X)
+    idx = np.broadcast_to(walker.roots, (n, len(walker.roots))).copy()
+    rows = np.arange(n)[:, None]
+    for _ in range(walker.depth + 1):
+        active = ~walker.is_leaf[idx]
+        if not active.any():
+            break
+        left = go_left(idx, X[rows, walker.feature[idx]])
+        idx = np.where(active, np.where(left, walker.left[idx], walker.right[idx]), idx)
+    return idx
+
+
 class _HistGBTrees:
     """All trees of a fitted HistGradientBoosting model, walked together with numpy.
 
@@ -149,30 +168,25 @@ class _HistGBTrees:
     def _bit(bits: np.ndarray, row: np.ndarray, val: np.ndarray) -> np.ndarray:
         return ((bits[row, val // 32] >> (val % 32).astype(np.uint32)) & 1).astype(bool)
 
+    def _go_left(self, idx: np.ndarray, v: np.ndarray) -> np.ndarray:
+        nan = np.isnan(v)
+        cat = self.categorical[idx]
+        miss_left = self.missing_left[idx]
+        go_left = v <= self.threshold[idx]
+        if cat.any():
+            ok = cat & ~nan & (v >= 0)
+            # the uint8 cast scikit-learn makes; codes here are below 255
+            val = np.where(ok, v, 0).astype(np.int64) & 0xFF
+            in_left = self._bit(self.left_bits, np.where(ok, self.bitset[idx], 0), val)
+            f_map = self.f_idx_map[self.feature[idx]] if len(self.f_idx_map) else 0
+            in_known = self._bit(self.known_bits, np.where(ok, f_map, 0), val)
+            cat_left = np.where(ok, np.where(in_left, True, ~in_known & miss_left), miss_left)
+            go_left = np.where(cat, cat_left, go_left)
+        return np.where(nan, miss_left, go_left)
+
     def raw(self, X: np.ndarray) -> np.ndarray:
         n = len(X)
-        idx = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        rows = np.arange(n)[:, None]
-        for _ in range(self.depth + 1):
-            active = ~self.is_leaf[idx]
-            if not active.any():
-                break
-            v = X[rows, self.feature[idx]]
-            nan = np.isnan(v)
-            cat = self.categorical[idx]
-            miss_left = self.missing_left[idx]
-            go_left = v <= self.threshold[idx]
-            if cat.any():
-                ok = cat & ~nan & (v >= 0)
-                # the uint8 cast scikit-learn makes; codes here are below 255
-                val = np.where(ok, v, 0).astype(np.int64) & 0xFF
-                in_left = self._bit(self.left_bits, np.where(ok, self.bitset[idx], 0), val)
-                f_map = self.f_idx_map[self.feature[idx]] if len(self.f_idx_map) else 0
-                in_known = self._bit(self.known_bits, np.where(ok, f_map, 0), val)
-                cat_left = np.where(ok, np.where(in_left, True, ~in_known & miss_left), miss_left)
-                go_left = np.where(cat, cat_left, go_left)
-            go_left = np.where(nan, miss_left, go_left)
-            idx = np.where(active, np.where(go_left, self.left[idx], self.right[idx]), idx)
+        idx = _descend(self, X, self._go_left)
         leaves = self.value[idx]  # (n, iterations * k), iteration-major
         out = np.empty((n, self.k), dtype=np.float64, order="F")
         for j in range(self.k):
@@ -225,20 +239,13 @@ class _ForestTrees:
         self.roots = offsets
         self.depth = max(t.max_depth for t in trees) + 1
 
+    def _go_left(self, idx: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return np.where(
+            np.isnan(v), self.missing_left[idx], v.astype(np.float64) <= self.threshold[idx]
+        )
+
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)
-        n = len(X)
-        idx = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        rows = np.arange(n)[:, None]
-        for _ in range(self.depth + 1):
-            active = ~self.is_leaf[idx]
-            if not active.any():
-                break
-            v = X[rows, self.feature[idx]]
-            go_left = np.where(
-                np.isnan(v), self.missing_left[idx], v.astype(np.float64) <= self.threshold[idx]
-            )
-            idx = np.where(active, np.where(go_left, self.left[idx], self.right[idx]), idx)
+        idx = _descend(self, np.asarray(X, dtype=np.float32), self._go_left)
         leaves = self.value[idx]  # (n, trees) or (n, trees, classes)
         total = np.add.accumulate(leaves, axis=1)[:, -1]  # in tree order, as += does
         return total / len(self.roots)
@@ -307,8 +314,9 @@ class CompiledModel:
                 # one look-up per distinct value, then a gather (-1, missing, takes the last)
                 codes, uniques = factorized[col]
                 if kind == "str":
-                    lut = np.array([_level_string(u, missing) for u in uniques] + [missing])
-                    lut = lut.astype(object)
+                    lut = np.array(
+                        [_level_string(u, missing) for u in uniques] + [missing], dtype=object
+                    )
                 else:
                     lut = np.array([mapping.get(u, np.nan) for u in uniques] + [np.nan])
                 Xt[:, j] = lut[codes]

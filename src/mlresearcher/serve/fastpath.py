@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from mlresearcher.data.schema import prepare_features
-from mlresearcher.models.compiled import compile_estimator
 from mlresearcher.predictor import Predictor
 
 
@@ -59,4 +58,4 @@ class FastPredictor:
         return self.ensemble.scores(self.prepare(columns, n), n)
 
 
-__all__ = ["FastPredictor", "compile_estimator"]
+__all__ = ["FastPredictor"]
