@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import threading
@@ -159,6 +160,11 @@ def main() -> None:
         help="instead, time the run's setup stages (reading, roles, profile, features) in process",
     )
     args = ap.parse_args()
+    if args.autogluon and shutil.which(args.autogluon) is None:
+        ap.error(
+            f"--autogluon {args.autogluon!r} is not an interpreter that can run; "
+            "run `make bench-setup` and pass benchmarks/automl/.venv-peers/bin/python"
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = out / f"gss_large_{args.rows}.parquet"

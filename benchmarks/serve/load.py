@@ -158,7 +158,12 @@ def main() -> int:
     )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed (Debian: apt-get install -y wrk)")
+        ap.error("wrk is not installed (Debian: apt-get install -y wrk)")
+    if args.autogluon and shutil.which(args.autogluon) is None:
+        ap.error(
+            f"--autogluon {args.autogluon!r} is not an interpreter that can run; "
+            "run `make bench-setup` and pass benchmarks/automl/.venv-peers/bin/python"
+        )
     import httpx
 
     entry = {e["name"]: e for e in json.loads((DATASETS / "manifest.json").read_text())}[
