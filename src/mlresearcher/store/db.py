@@ -43,7 +43,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+)
 
 from mlresearcher.errors import ConfigError, RunNotFoundError
 
@@ -137,6 +143,23 @@ def default_store_url(runs_dir: str | Path) -> str:
     return f"sqlite:///{Path(runs_dir).resolve() / 'mlresearcher.db'}"
 
 
+def _create_tables(engine: Engine, attempts: int = 5) -> None:
+    """Create the missing tables. Another process opening the same new store can create a
+    table between the existence check and the CREATE (PostgreSQL reports a unique violation,
+    SQLite "table ... already exists"); the tables are then there, so check again."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except (IntegrityError, ProgrammingError, OperationalError) as e:
+            raced = isinstance(e, IntegrityError | ProgrammingError) or (
+                "already exists" in str(e.orig)
+            )
+            if not raced or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 class Store:
     """Access to the runs and trials tables behind one SQLAlchemy URL."""
 
@@ -156,12 +179,8 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            try:
-                metadata.create_all(self.engine)
-            except (IntegrityError, ProgrammingError):
-                # another process created the tables at the same moment; they exist now
-                metadata.create_all(self.engine)
-        except OperationalError as e:
+            _create_tables(self.engine)
+        except DatabaseError as e:  # unreachable server, locked or not a database file
             raise ConfigError(
                 f"cannot open the store {url!r}: {str(e.orig).strip().splitlines()[0]}"
             ) from e
