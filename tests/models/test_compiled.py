@@ -110,3 +110,76 @@ def test_sparse_text_features_take_the_regular_path():
     assert p.compiled().compiled_fraction == 0.0
     rows = X.head(30)
     assert np.array_equal(p.predict_scores(rows), p.predict_scores(rows, compiled=False))
+
+
+@pytest.mark.parametrize("family", ["linear", "knn"])
+def test_linear_and_knn_preprocessing_runs_as_numpy_and_stays_exact(family):
+    """Imputation, scaling, one-hot and target encoding become arithmetic and look-ups (no
+    scikit-learn transform per call), with the same numbers on missing and unseen values."""
+    import sys
+
+    from mlresearcher.models.compiled import BlockModel, CompiledEnsemble
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from conftest import load_dataset
+
+    df, entry = load_dataset("police_stop_search", n=600)
+    target = entry["target"]
+    X, y = df.drop(columns=[target]), df[target]
+    model = AutoModel(time_limit=None, max_trials=1, families=[family], folds=2, repeats=1)
+    p = model.fit(X, y).predictor_
+    roles = p.schema.feature_roles
+    assert {"categorical", "high_cardinality", "numeric"} <= set(roles.values())
+    ensemble = CompiledEnsemble(p.members, p.task, p.n_classes, roles)
+    compiled = [c for _, models in ensemble.members for _, c in models]
+    for c in compiled:
+        assert isinstance(c, BlockModel)
+        assert all(
+            f is not None for (t, _, _), f in zip(c.blocks, c.fast, strict=True) if t is not None
+        )
+        assert all(f is not None for f in c.fast_after)
+        assert (c.small_predict is not None) == (family == "linear")
+    rows = X.sample(n=40, replace=True, random_state=0).reset_index(drop=True)
+    for role, step in [("categorical", 5), ("high_cardinality", 4), ("numeric", 3)]:
+        col = next(c for c, r in roles.items() if r == role)
+        if role != "numeric":
+            rows[col] = rows[col].astype(object)
+            rows.loc[1::step, col] = "a level never seen in training"
+        rows.loc[2::step, col] = None
+    assert np.array_equal(p.predict_scores(rows), p.predict_scores(rows, compiled=False))
+    for i in range(5):
+        one = rows.iloc[[i]]
+        assert np.array_equal(p.predict_scores(one), p.predict_scores(one, compiled=False))
+
+
+def test_category_tables_equal_the_encoders_on_every_kind_of_value():
+    """Multiclass target encoding (several outputs per column) and one-hot with an
+    infrequent group: the look-up table gives the fitted block's own output, and a number
+    in a column of strings goes to the block itself."""
+    from mlresearcher.models.compiled import _fast_transform
+    from mlresearcher.models.preprocess import _one_hot, _target_encoded
+
+    rng = np.random.default_rng(0)
+    n = 400
+    X = np.empty((n, 2), dtype=object)
+    X[:, 0] = rng.choice([f"a{i}" for i in range(40)], n)
+    X[:, 1] = rng.choice(["x", "y", "z", "rare"], n, p=[0.5, 0.3, 0.195, 0.005])
+    X[::9, 1] = None
+    y = rng.choice(["p", "q", "r"], n)
+    blocks = [
+        _target_encoded("multiclass", 0).fit(X, y),
+        _one_hot(min_frequency=5, max_categories=None, sparse=True).fit(X, y),
+    ]
+    probe = np.array(
+        [["a3", "x"], ["unseen", "rare"], [None, None], ["a7", "unseen"], [np.nan, "y"]],
+        dtype=object,
+    )
+    with_number = probe.copy()
+    with_number[0, 0] = 3
+    for block in blocks:
+        fast = _fast_transform(block, ["c0", "c1"])
+        assert fast is not None
+        for rows in (probe, with_number, probe[:1]):
+            want = block.transform(rows)
+            want = want.toarray() if hasattr(want, "toarray") else want
+            assert np.array_equal(fast(rows), want)

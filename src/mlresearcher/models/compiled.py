@@ -410,6 +410,10 @@ class BlockModel(CompiledModel):
         # (fitted transformer or None for passthrough, column list or one name, numeric)
         self.blocks = blocks
         self.after = after or []  # the steps of a pipeline that follow the column blocks
+        # numpy forms of the blocks and steps (None: the transformer's own transform)
+        self.fast = [_fast_transform(trans, cols) for trans, cols, _ in blocks]
+        self.fast_after = [_fast_transform(step, None) for step in self.after]
+        self.small_predict = _linear_learner(estimator)
 
     def matrix(self, prepared: dict[str, np.ndarray], n: int, factorized: dict) -> np.ndarray:
         with warnings.catch_warnings():
@@ -419,7 +423,7 @@ class BlockModel(CompiledModel):
 
     def _matrix(self, prepared: dict[str, np.ndarray], n: int) -> np.ndarray:
         outputs = []
-        for trans, cols, numeric in self.blocks:
+        for i, (trans, cols, numeric) in enumerate(self.blocks):
             if isinstance(cols, str):  # one column given by name: the block takes a vector
                 X = np.asarray(prepared[cols], dtype=np.float64 if numeric else object)
             elif numeric:
@@ -428,13 +432,209 @@ class BlockModel(CompiledModel):
                 X = np.empty((n, len(cols)), dtype=object)
                 for j, c in enumerate(cols):
                     X[:, j] = prepared[c]
-            out = X if trans is None else trans.transform(X)
+            fast = self.fast[i]
+            out = X if trans is None else fast(X) if fast is not None else trans.transform(X)
             # a dense ColumnTransformer densifies sparse blocks before stacking them
             outputs.append(out.toarray() if hasattr(out, "toarray") else np.asarray(out))
         Xt = np.hstack(outputs) if outputs else np.empty((n, 0))
-        for step in self.after:
-            Xt = step.transform(Xt)
+        for step, fast in zip(self.after, self.fast_after, strict=True):
+            Xt = fast(Xt) if fast is not None else step.transform(Xt)
         return Xt
+
+
+_UNSEEN = "\x00mlresearcher: a level never seen in training\x00"
+
+
+def _fast_transform(trans: Any, cols: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The numpy form of one fitted block of the ``linear`` and ``knn`` treatments, or
+    ``None`` (the block's own ``transform`` is used) for any other kind.
+
+    - numbers (``SimpleImputer`` with missing indicators, then ``StandardScaler``): the
+      same element-wise operations, in the same order, without input validation;
+    - categories (``as_categories``, then ``OneHotEncoder`` or ``TargetEncoder`` and a
+      scaler): a table of output rows per column, made at compile time by the fitted
+      block itself from every level it knows, a missing value and an unseen level; a
+      value is then a look-up. A value that is neither a string nor missing (a number in
+      an object column) sends the call to the block's own ``transform``.
+    """
+    try:
+        if trans is None:
+            return None
+        from sklearn.preprocessing import StandardScaler
+
+        if type(trans) is StandardScaler:
+            return _scaler(trans)
+        steps = getattr(trans, "named_steps", None)
+        if not steps:
+            return None
+        names = list(steps)
+        if names == ["impute", "scale"]:
+            return _imputed_scaled(steps["impute"], steps["scale"])
+        if names and names[0] == "clean" and not isinstance(cols, str):
+            return _category_table(trans, list(cols))
+    except Exception:  # another scikit-learn layout: the block's own transform
+        return None
+    return None
+
+
+def _scaler(scaler: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    from sklearn.preprocessing import StandardScaler
+
+    if type(scaler) is not StandardScaler:
+        return None
+    mean = scaler.mean_ if scaler.with_mean else None
+    scale = scaler.scale_ if scaler.with_std else None
+
+    def transform(X: np.ndarray) -> np.ndarray:
+        X = np.array(X, dtype=np.float64)  # a copy, as StandardScaler makes
+        if mean is not None:
+            X -= mean
+        if scale is not None:
+            X /= scale
+        return X
+
+    return transform
+
+
+def _imputed_scaled(imputer: Any, scaler: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    from sklearn.impute import SimpleImputer
+
+    scale = _scaler(scaler)
+    stats = getattr(imputer, "statistics_", None)
+    if (
+        type(imputer) is not SimpleImputer
+        or scale is None
+        or stats is None
+        or not (isinstance(imputer.missing_values, float) and np.isnan(imputer.missing_values))
+        or np.isnan(stats).any()  # a column empty in training is dropped: not handled here
+    ):
+        return None
+    indicator = imputer.indicator_.features_ if imputer.add_indicator else None
+    stats = np.asarray(stats, dtype=np.float64)
+
+    def transform(X: np.ndarray) -> np.ndarray:
+        X = np.array(X, dtype=np.float64)
+        missing = np.isnan(X)
+        if missing.any():
+            X[missing] = np.broadcast_to(stats, X.shape)[missing]
+        if indicator is not None:
+            X = np.hstack([X, missing[:, indicator]])
+        return scale(X)
+
+    return transform
+
+
+def _category_widths(trans: Any) -> list[int] | None:
+    """Output columns per input column of a fitted category block."""
+    from sklearn.preprocessing import OneHotEncoder, TargetEncoder
+
+    for step in trans.named_steps.values():
+        if isinstance(step, OneHotEncoder):
+            return list(step._n_features_outs)
+        if isinstance(step, TargetEncoder):
+            per = len(step.classes_) if step.target_type_ == "multiclass" else 1
+            return [per] * step.n_features_in_
+    return None
+
+
+def _category_table(trans: Any, cols: list[str]) -> Callable[[np.ndarray], np.ndarray] | None:
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    from mlresearcher.models.preprocess import as_categories
+
+    steps = list(trans.named_steps.values())
+    clean = steps[0]
+    if not (isinstance(clean, FunctionTransformer) and clean.func is as_categories):
+        return None
+    if not all(isinstance(s, StandardScaler) for s in steps[2:]) or len(steps) < 2:
+        return None
+    widths = _category_widths(trans)
+    encoder = steps[1]
+    if widths is None or len(widths) != len(cols):
+        return None
+    if isinstance(encoder, OneHotEncoder) and encoder.drop is not None:
+        return None
+    levels = [[v for v in cats if isinstance(v, str)] for cats in encoder.categories_]
+    if any(_UNSEEN in lv for lv in levels):
+        return None
+    size = max((len(v) for v in levels), default=0)
+    # rows 0..size-1: each column's levels (padded with the unseen level), then a missing
+    # value, then an unseen level
+    probe = np.empty((size + 2, len(cols)), dtype=object)
+    for j, lv in enumerate(levels):
+        probe[:, j] = lv + [_UNSEEN] * (size - len(lv)) + [None, _UNSEEN]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        out = trans.transform(probe)
+    out = np.asarray(out.toarray() if hasattr(out, "toarray") else out, dtype=np.float64)
+    if out.shape[1] != sum(widths):
+        return None
+    edges = np.cumsum([0, *widths])
+    tables = [out[:, edges[j] : edges[j + 1]].copy() for j in range(len(cols))]
+    index = [{v: i for i, v in enumerate(lv)} for lv in levels]
+    missing_row, unseen_row = size, size + 1
+
+    def transform(X: np.ndarray) -> np.ndarray:
+        parts = []
+        for j in range(X.shape[1]):
+            known = index[j]
+            rows = np.empty(len(X), dtype=np.intp)
+            for i, v in enumerate(X[:, j]):
+                if isinstance(v, str):
+                    rows[i] = known.get(v, unseen_row)
+                elif v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                    rows[i] = missing_row
+                else:  # a number among strings: as_categories decides what it becomes
+                    out = trans.transform(X)
+                    return out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+            parts.append(tables[j][rows])
+        return np.hstack(parts) if parts else np.empty((len(X), 0))
+
+    return transform
+
+
+def _linear_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """``_predict_learner`` of a linear fold model as scikit-learn's own arithmetic (the
+    product with the coefficients, then the logistic or softmax function) without its
+    input validation; checked against the learner on a probe matrix, else ``None``."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    learner = getattr(estimator, "learner_", None)
+    if type(learner) not in (LogisticRegression, Ridge):
+        return None
+    coef, intercept = learner.coef_, learner.intercept_
+    if isinstance(learner, LogisticRegression):
+        from scipy.special import expit
+        from sklearn.utils.extmath import softmax
+
+        binary = len(learner.classes_) <= 2
+
+        def predict(X: np.ndarray) -> np.ndarray:
+            scores = np.asarray(X, dtype=np.float64) @ coef.T + intercept
+            if binary:
+                p = expit(scores.reshape(-1))
+                return np.stack([1 - p, p], axis=1)
+            return softmax(scores, copy=False)
+
+    else:
+        y_scale, y_mean = estimator.y_scale_, estimator.y_mean_
+
+        def predict(X: np.ndarray) -> np.ndarray:
+            X = np.asarray(X, dtype=np.float64)
+            scores = X @ coef + intercept if coef.ndim == 1 else X @ coef.T + intercept
+            return scores * y_scale + y_mean
+
+    try:
+        probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            same = all(
+                np.array_equal(predict(x), estimator._predict_learner(x))
+                for x in (probe, probe[:1])
+            )
+    except Exception:
+        return None
+    return predict if same else None
 
 
 def _blocks(pre: Any, roles: dict[str, str]) -> list[tuple[Any, Any, bool]] | None:
