@@ -19,7 +19,7 @@ import pandas as pd
 
 from mlresearcher import __version__
 from mlresearcher.data.io import to_frame
-from mlresearcher.data.schema import Schema, prepare_features
+from mlresearcher.data.schema import Schema, prepare_arrays, prepare_features
 from mlresearcher.errors import DataError, RunNotFoundError
 from mlresearcher.models.base import predict_scores
 
@@ -75,6 +75,16 @@ class Predictor:
         prepared frame: the same numbers, bit for bit, only slower (the reference the
         compiled path is tested against).
         """
+        if compiled and not prepared:
+            # arrays straight from the input; the frame only if a fold model needs it
+            df = to_frame(X, infer_dtypes=False)
+            arrays = prepare_arrays(df, self.schema)
+            n, features = len(df), list(self.schema.feature_roles)
+
+            def frame() -> pd.DataFrame:
+                return pd.DataFrame(arrays, index=pd.RangeIndex(n))[features]
+
+            return self.compiled().scores(arrays, n, frame)
         Xp = X if prepared else self.prepare(X)
         if compiled:
             arrays = {c: Xp[c].to_numpy() for c in Xp.columns}

@@ -291,7 +291,14 @@ def build_schema(df: pd.DataFrame, infos: list[ColumnInfo]) -> Schema:
 
 
 def prepare_features(df: pd.DataFrame, schema: Schema, *, compact: bool = False) -> pd.DataFrame:
-    """The frame families consume: numeric floats, strings/``None``, calendar features.
+    """The frame families consume (see :func:`prepare_arrays` for the columns)."""
+    out = prepare_arrays(df, schema, compact=compact)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))[list(schema.feature_roles)]
+
+
+def prepare_arrays(df: pd.DataFrame, schema: Schema, *, compact: bool = False) -> dict[str, Any]:
+    """The columns families consume, by name in feature order: numeric floats,
+    strings/``None``, calendar features.
 
     ``compact=True`` gives the same values in less memory, as
     :func:`mlresearcher.data.compact.compact_features` would, without first building the
@@ -334,8 +341,7 @@ def prepare_features(df: pd.DataFrame, schema: Schema, *, compact: bool = False)
                     v = getattr(d.dt, p)
                 v = pd.to_numeric(v, errors="coerce").astype("float64").to_numpy()
                 out[f"{name}__{p}"] = float32_if_exact(v) if compact else v
-    frame = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
-    return frame[list(schema.feature_roles)]
+    return {c: out[c] for c in schema.feature_roles}
 
 
 def _bool_or_number(v: Any) -> Any:
