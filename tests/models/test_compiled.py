@@ -138,7 +138,7 @@ def test_linear_and_knn_preprocessing_runs_as_numpy_and_stays_exact(family):
             f is not None for (t, _, _), f in zip(c.blocks, c.fast, strict=True) if t is not None
         )
         assert all(f is not None for f in c.fast_after)
-        assert (c.small_predict is not None) == (family == "linear")
+        assert c.small_predict is not None  # the learner without input validation
     rows = X.sample(n=40, replace=True, random_state=0).reset_index(drop=True)
     for role, step in [("categorical", 5), ("high_cardinality", 4), ("numeric", 3)]:
         col = next(c for c, r in roles.items() if r == role)
@@ -183,3 +183,39 @@ def test_category_tables_equal_the_encoders_on_every_kind_of_value():
             want = block.transform(rows)
             want = want.toarray() if hasattr(want, "toarray") else want
             assert np.array_equal(fast(rows), want)
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+@pytest.mark.parametrize("algorithm", ["kd_tree", "ball_tree", "brute"])
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+def test_nearest_neighbours_without_validation_match_the_learner(task, algorithm, weights):
+    """The neighbour search called directly (tree or brute-force reduction) gives the
+    learner's own probabilities and values, ties and exact matches included; uniform votes
+    of a brute-force classifier keep the regular path."""
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    from mlresearcher.models.compiled import _knn_learner
+    from mlresearcher.models.knn import KNeighborsModel
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.integers(0, 4, 300).astype(float), "b": rng.normal(size=300)})
+    y = rng.integers(0, 3, 300) if task == "multiclass" else rng.normal(size=300)
+    est = KNeighborsModel(
+        task=task,
+        n_classes=3 if task == "multiclass" else 0,
+        feature_roles={"a": "numeric", "b": "numeric"},
+        n_neighbors=7,
+        weights=weights,
+    ).fit(X, y)
+    cls = KNeighborsClassifier if task == "multiclass" else KNeighborsRegressor
+    Xt = est.preprocessor_.transform(X)
+    yt = est.learner_._y if task == "multiclass" else y
+    est.learner_ = cls(n_neighbors=7, weights=weights, algorithm=algorithm).fit(Xt, yt)
+    fast = _knn_learner(est)
+    if task == "multiclass" and algorithm == "brute" and weights == "uniform":
+        assert fast is None
+        return
+    assert fast is not None
+    queries = np.vstack([Xt[:20], rng.normal(size=(20, Xt.shape[1]))])  # exact hits, then new
+    for rows in (queries, queries[:1], queries[25:26]):
+        assert np.array_equal(fast(rows), est._predict_learner(rows))

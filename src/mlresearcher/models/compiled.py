@@ -16,9 +16,16 @@ as numpy arrays:
    LightGBM's prepared single-row C API, and a few rows to HistGradientBoosting and the
    forests through a numpy walk over all their trees at once;
 2. every CatBoost fold model without text is compiled the same way: category strings
-   (missing -> the level CatBoost was trained with) and numbers in an object matrix;
-3. any other fold model (linear, kNN, MLP, text features) gets the prepared frame, built
-   once per call, through its regular ``predict_proba``/``predict``.
+   (missing -> the level CatBoost was trained with) and numbers in an object matrix, made
+   into one CatBoost ``Pool`` that all fold models of the member read;
+3. linear and kNN fold models with dense preprocessing run it block by block
+   (:class:`BlockModel`): numbers are imputed, flagged and scaled with numpy, category
+   columns (one-hot, target encoding) are look-ups in tables the fitted blocks made at
+   compile time, and for a few rows the learner's arithmetic (coefficients and the
+   logistic function; the neighbour search and vote) runs without scikit-learn's input
+   checks, each checked against the learner on a probe when compiled;
+4. any other fold model (MLP, sparse text features) gets the prepared frame, built once
+   per call, through its regular ``predict_proba``/``predict``.
 
 Batches of :data:`PARALLEL_ROWS` rows or more spread the fold models over threads (the
 boosters release the GIL while they predict); the sum is still taken in member and fold
@@ -299,6 +306,28 @@ class CompiledModel:
                 self.small_predict = walker(learner)
             except Exception:  # another scikit-learn layout: the regular predict
                 self.small_predict = None
+        # CatBoost fold models of one member read the same matrix: one Pool serves them all
+        self.share_key: tuple | None = None
+        self.pool_args: dict[str, Any] | None = None
+        if (
+            width
+            and type(learner).__module__.startswith("catboost")
+            and all(kind in ("num", "str") for kind, _, _ in parts)
+        ):
+            try:
+                self.pool_args = {
+                    "cat_features": learner._get_cat_feature_indices(),
+                    "text_features": learner._get_text_feature_indices(),
+                    "embedding_features": learner._get_embedding_feature_indices(),
+                    "thread_count": -1,  # what predict and predict_proba pass by default
+                }
+                self.share_key = (
+                    "catboost",
+                    tuple((kind, col) for kind, col, _ in parts),
+                    *(tuple(v) for k, v in self.pool_args.items() if k != "thread_count"),
+                )
+            except Exception:  # another CatBoost: each fold model makes its own Pool
+                self.pool_args = self.share_key = None
 
     def matrix(self, prepared: dict[str, np.ndarray], n: int, factorized: dict) -> np.ndarray:
         """The learner's input: float64, or an object matrix when it takes strings."""
@@ -323,14 +352,31 @@ class CompiledModel:
         return Xt
 
     def scores(
-        self, prepared: dict[str, np.ndarray], n: int, task: str, k: int, factorized: dict
+        self,
+        prepared: dict[str, np.ndarray],
+        n: int,
+        task: str,
+        k: int,
+        factorized: dict,
+        shared: dict | None = None,
     ) -> np.ndarray:
+        """``shared`` holds, for one call, inputs that several fold models read alike."""
         est = self.estimator
         if task != "regression" and est.constant_ is not None:
             out = np.zeros((n, k))
             out[:, est.constant_] = 1.0
             return out
-        Xt = self.matrix(prepared, n, factorized)
+        key = self.share_key
+        if shared is not None and key is not None and key in shared:
+            Xt = shared[key]
+        else:
+            Xt = self.matrix(prepared, n, factorized)
+            if self.pool_args is not None:
+                from catboost import Pool
+
+                Xt = Pool(Xt, **self.pool_args)  # as CatBoost's predict would make it
+            if shared is not None and key is not None:
+                shared[key] = Xt
         if n == 1 and self.row_predict is not None:
             p = self.row_predict(Xt[0])
         elif n <= TREE_WALK_ROWS and self.small_predict is not None:
@@ -413,7 +459,7 @@ class BlockModel(CompiledModel):
         # numpy forms of the blocks and steps (None: the transformer's own transform)
         self.fast = [_fast_transform(trans, cols) for trans, cols, _ in blocks]
         self.fast_after = [_fast_transform(step, None) for step in self.after]
-        self.small_predict = _linear_learner(estimator)
+        self.small_predict = _linear_learner(estimator) or _knn_learner(estimator)
 
     def matrix(self, prepared: dict[str, np.ndarray], n: int, factorized: dict) -> np.ndarray:
         with warnings.catch_warnings():
@@ -637,6 +683,96 @@ def _linear_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None
     return predict if same else None
 
 
+def _knn_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """``_predict_learner`` of a nearest-neighbours fold model with scikit-learn's own
+    neighbour search (its tree, or its brute-force reduction) called directly, and its
+    vote or weighted mean after it; checked against the learner on a probe matrix, else
+    ``None``. Uniform votes of a brute-force classifier keep the regular path."""
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    learner = getattr(estimator, "learner_", None)
+    if type(learner) not in (KNeighborsClassifier, KNeighborsRegressor):
+        return None
+    try:
+        from sklearn.neighbors._base import _get_weights
+
+        classify = isinstance(learner, KNeighborsClassifier)
+        uniform = learner.weights == "uniform"
+        k, method = learner.n_neighbors, learner._fit_method
+        if learner.metric == "precomputed" or (classify and learner.outputs_2d_):
+            return None
+        if learner.weights not in ("uniform", "distance"):
+            return None
+        y = learner._y
+        if method in ("kd_tree", "ball_tree"):
+            tree = learner._tree
+
+            def neighbours(X: np.ndarray) -> tuple[Any, np.ndarray]:
+                if uniform:
+                    return None, tree.query(X, k, False)
+                return tree.query(X, k, True)
+
+        elif method == "brute" and not (classify and uniform):
+            from sklearn.metrics._pairwise_distances_reduction import ArgKmin
+
+            fit_X = learner._fit_X
+            metric, params = learner.effective_metric_, learner.effective_metric_params_
+
+            def neighbours(X: np.ndarray) -> tuple[Any, np.ndarray]:
+                if not ArgKmin.is_usable_for(X, fit_X, metric):
+                    raise ValueError("not for the reduction")
+                found = ArgKmin.compute(
+                    X=X,
+                    Y=fit_X,
+                    k=k,
+                    metric=metric,
+                    metric_kwargs=params,
+                    strategy="auto",
+                    return_distance=not uniform,
+                )
+                return (None, found) if uniform else found
+
+        else:
+            return None
+    except Exception:
+        return None
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        dist, ind = neighbours(X)
+        weights = _get_weights(dist, learner.weights)
+        if not classify:
+            _y = y.reshape((-1, 1)) if y.ndim == 1 else y
+            if weights is None:
+                out = np.mean(_y[ind], axis=1)
+            else:
+                out = np.empty((len(X), _y.shape[1]), dtype=np.float64)
+                denom = np.sum(weights, axis=1)
+                for j in range(_y.shape[1]):
+                    out[:, j] = np.sum(_y[ind, j] * weights, axis=1) / denom
+            return out.ravel() if y.ndim == 1 else out
+        if weights is None:
+            weights = np.ones_like(ind)
+        rows = np.arange(len(X))
+        proba = np.zeros((len(X), learner.classes_.size))
+        for i, labels in enumerate(y[ind].T):
+            proba[rows, labels] += weights[:, i]
+        proba /= proba.sum(axis=1)[:, np.newaxis]
+        return proba
+
+    try:
+        probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            same = all(
+                np.array_equal(predict(x), estimator._predict_learner(x))
+                for x in (probe, probe[:1])
+            )
+    except Exception:
+        return None
+    return predict if same else None
+
+
 def _blocks(pre: Any, roles: dict[str, str]) -> list[tuple[Any, Any, bool]] | None:
     """The block-by-block form of a fitted dense ``ColumnTransformer`` with numpy output."""
     if getattr(pre, "sparse_output_", True):
@@ -753,6 +889,7 @@ class CompiledEnsemble:
                 codes, uniques = pd.factorize(prepared[c], use_na_sentinel=True)
                 factorized[c] = (codes, list(uniques))
         box: dict[str, pd.DataFrame] = {}
+        shared: dict = {}  # inputs fold models share, in the one-thread path
 
         def prepared_frame() -> pd.DataFrame:
             if "frame" not in box:
@@ -768,7 +905,7 @@ class CompiledEnsemble:
             est, compiled = item
             if rows is None:
                 if compiled is not None:
-                    return compiled.scores(prepared, n, self.task, self.k, factorized)
+                    return compiled.scores(prepared, n, self.task, self.k, factorized, shared)
                 return predict_scores(est, prepared_frame(), self.task, self.k)
             if compiled is None:
                 return predict_scores(est, prepared_frame().iloc[rows], self.task, self.k)
