@@ -70,6 +70,7 @@ def test_each_family_compiles_or_falls_back_exactly(penguins_module, target):
         ("extra_trees", True),
         ("linear", True),
         ("knn", True),
+        ("mlp", True),
     ]:
         model = AutoModel(time_limit=None, max_trials=1, families=[family], folds=2, repeats=1)
         p = model.fit(X, y).predictor_
@@ -219,3 +220,24 @@ def test_nearest_neighbours_without_validation_match_the_learner(task, algorithm
     queries = np.vstack([Xt[:20], rng.normal(size=(20, Xt.shape[1]))])  # exact hits, then new
     for rows in (queries, queries[:1], queries[25:26]):
         assert np.array_equal(fast(rows), est._predict_learner(rows))
+
+
+def test_quantile_scaling_runs_as_numpy_and_stays_exact():
+    """The rank-gauss and uniform quantile scalings (linear, MLP) become interpolation and
+    ``ndtri`` without scipy's argument handling: the same numbers on seen values, values
+    between and beyond the quantiles, ties and missing values."""
+    from mlresearcher.models.compiled import _fast_transform
+    from mlresearcher.models.preprocess import _numeric_scaled
+
+    rng = np.random.default_rng(2)
+    X = np.column_stack([rng.normal(size=500), rng.integers(0, 3, 500).astype(float)])
+    X[::11, 0] = np.nan
+    queries = np.vstack([X[:30], [[1e12, -1e12], [np.nan, 1.0], [-3.5, 2.5]]])
+    for distribution in ("normal", "uniform"):
+        block = _numeric_scaled("quantile", 0, 500)
+        block.named_steps["scale"].set_params(output_distribution=distribution)
+        block.fit(X)
+        fast = _fast_transform(block, ["a", "b"])
+        assert fast is not None
+        for rows in (queries, queries[:1], queries[-3:]):
+            assert np.array_equal(fast(rows), block.transform(rows))

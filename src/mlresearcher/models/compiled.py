@@ -524,8 +524,10 @@ def _fast_transform(trans: Any, cols: Any) -> Callable[[np.ndarray], np.ndarray]
 
 
 def _scaler(scaler: Any) -> Callable[[np.ndarray], np.ndarray] | None:
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
+    if type(scaler) is QuantileTransformer:
+        return _quantile(scaler)
     if type(scaler) is not StandardScaler:
         return None
     mean = scaler.mean_ if scaler.with_mean else None
@@ -540,6 +542,60 @@ def _scaler(scaler: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         return X
 
     return transform
+
+
+def _quantile(qt: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A fitted ``QuantileTransformer``'s forward transform: scikit-learn's interpolation
+    column by column, then the normal quantile function (``ndtri``, which is what
+    ``scipy.stats.norm.ppf`` computes) without scipy's per-call argument handling; checked
+    against the transformer on a probe, else ``None``."""
+    from scipy import special, stats
+    from sklearn.preprocessing._data import BOUNDS_THRESHOLD
+
+    if qt.output_distribution not in ("normal", "uniform") or qt.ignore_implicit_zeros:
+        return None
+    quantiles, refs = qt.quantiles_, qt.references_
+    normal = qt.output_distribution == "normal"
+    clip_min = stats.norm.ppf(BOUNDS_THRESHOLD - np.spacing(1))
+    clip_max = stats.norm.ppf(1 - (BOUNDS_THRESHOLD - np.spacing(1)))
+
+    def column(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            if normal:
+                low = x - BOUNDS_THRESHOLD < q[0]
+                high = x + BOUNDS_THRESHOLD > q[-1]
+            else:
+                low, high = x == q[0], x == q[-1]
+        finite = ~np.isnan(x)
+        xf = x[finite]
+        x[finite] = 0.5 * (np.interp(xf, q, refs) - np.interp(-xf, -q[::-1], -refs[::-1]))
+        x[high] = 1
+        x[low] = 0
+        if normal:
+            with np.errstate(invalid="ignore"):
+                x = np.clip(special.ndtri(x) * 1.0 + 0.0, clip_min, clip_max)
+        return x
+
+    def transform(X: np.ndarray) -> np.ndarray:
+        X = np.array(X, dtype=np.float64)
+        for j in range(X.shape[1]):
+            X[:, j] = column(X[:, j], quantiles[:, j])
+        return X
+
+    try:
+        lo, hi = quantiles.min(axis=0), quantiles.max(axis=0)
+        probe = np.vstack(
+            [quantiles, (quantiles[:-1] + quantiles[1:]) / 2, lo - 1e9, hi + 1e9, lo * np.nan]
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            same = all(
+                np.array_equal(transform(x), qt.transform(x), equal_nan=True)
+                for x in (probe, probe[:1])
+            )
+    except Exception:
+        return None
+    return transform if same else None
 
 
 def _imputed_scaled(imputer: Any, scaler: Any) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -572,9 +628,11 @@ def _imputed_scaled(imputer: Any, scaler: Any) -> Callable[[np.ndarray], np.ndar
 
 def _category_widths(trans: Any) -> list[int] | None:
     """Output columns per input column of a fitted category block."""
-    from sklearn.preprocessing import OneHotEncoder, TargetEncoder
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
     for step in trans.named_steps.values():
+        if isinstance(step, OrdinalEncoder):
+            return [1] * step.n_features_in_
         if isinstance(step, OneHotEncoder):
             return list(step._n_features_outs)
         if isinstance(step, TargetEncoder):
