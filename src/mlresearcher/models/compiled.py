@@ -582,20 +582,31 @@ def _quantile(qt: Any) -> Callable[[np.ndarray], np.ndarray] | None:
             X[:, j] = column(X[:, j], quantiles[:, j])
         return X
 
+    lo, hi = quantiles.min(axis=0), quantiles.max(axis=0)
+    probe = np.vstack(
+        [quantiles, (quantiles[:-1] + quantiles[1:]) / 2, lo - 1e9, hi + 1e9, lo * np.nan]
+    )
+    return _checked(transform, qt.transform, probe)
+
+
+def _checked(
+    fast: Callable[[np.ndarray], np.ndarray],
+    reference: Callable[[np.ndarray], Any],
+    probe: np.ndarray,
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """``fast`` if it gives exactly ``reference``'s output on ``probe`` and on its first row
+    alone (NaN where NaN), else ``None``: a library version that computes differently keeps
+    its own path."""
     try:
-        lo, hi = quantiles.min(axis=0), quantiles.max(axis=0)
-        probe = np.vstack(
-            [quantiles, (quantiles[:-1] + quantiles[1:]) / 2, lo - 1e9, hi + 1e9, lo * np.nan]
-        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             same = all(
-                np.array_equal(transform(x), qt.transform(x), equal_nan=True)
+                np.array_equal(fast(x), np.asarray(reference(x)), equal_nan=True)
                 for x in (probe, probe[:1])
             )
     except Exception:
         return None
-    return transform if same else None
+    return fast if same else None
 
 
 def _imputed_scaled(imputer: Any, scaler: Any) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -728,17 +739,8 @@ def _linear_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None
             scores = X @ coef + intercept if coef.ndim == 1 else X @ coef.T + intercept
             return scores * y_scale + y_mean
 
-    try:
-        probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            same = all(
-                np.array_equal(predict(x), estimator._predict_learner(x))
-                for x in (probe, probe[:1])
-            )
-    except Exception:
-        return None
-    return predict if same else None
+    probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
+    return _checked(predict, estimator._predict_learner, probe)
 
 
 def _knn_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -818,17 +820,8 @@ def _knn_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         proba /= proba.sum(axis=1)[:, np.newaxis]
         return proba
 
-    try:
-        probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            same = all(
-                np.array_equal(predict(x), estimator._predict_learner(x))
-                for x in (probe, probe[:1])
-            )
-    except Exception:
-        return None
-    return predict if same else None
+    probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
+    return _checked(predict, estimator._predict_learner, probe)
 
 
 def _blocks(pre: Any, roles: dict[str, str]) -> list[tuple[Any, Any, bool]] | None:
