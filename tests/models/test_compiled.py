@@ -180,7 +180,8 @@ def test_category_tables_equal_the_encoders_on_every_kind_of_value():
     for block in blocks:
         fast = _fast_transform(block, ["c0", "c1"])
         assert fast is not None
-        for rows in (probe, with_number, probe[:1]):
+        batches = (np.repeat(probe, 20, axis=0), np.repeat(with_number, 20, axis=0))
+        for rows in (probe, with_number, probe[:1], *batches):  # few rows, then a batch
             want = block.transform(rows)
             want = want.toarray() if hasattr(want, "toarray") else want
             assert np.array_equal(fast(rows), want)

@@ -689,19 +689,29 @@ def _category_table(trans: Any, cols: list[str]) -> Callable[[np.ndarray], np.nd
     index = [{v: i for i, v in enumerate(lv)} for lv in levels]
     missing_row, unseen_row = size, size + 1
 
+    def row_of(known: dict[str, int], v: Any) -> int | None:
+        """The table row of one value; ``None`` for a number among strings, whose string
+        form ``as_categories`` decides."""
+        if isinstance(v, str):
+            return known.get(v, unseen_row)
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            return missing_row
+        return None
+
     def transform(X: np.ndarray) -> np.ndarray:
         parts = []
         for j in range(X.shape[1]):
-            known = index[j]
-            rows = np.empty(len(X), dtype=np.intp)
-            for i, v in enumerate(X[:, j]):
-                if isinstance(v, str):
-                    rows[i] = known.get(v, unseen_row)
-                elif v is None or v is pd.NA or (isinstance(v, float) and v != v):
-                    rows[i] = missing_row
-                else:  # a number among strings: as_categories decides what it becomes
-                    out = trans.transform(X)
-                    return out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+            if len(X) <= TREE_WALK_ROWS:  # a few rows: one look-up each
+                found = [row_of(index[j], v) for v in X[:, j]]
+                rows = None if None in found else np.array(found, dtype=np.intp)
+            else:  # a batch: one look-up per distinct value (missing -> code -1)
+                codes, uniques = pd.factorize(X[:, j], use_na_sentinel=True)
+                found = [row_of(index[j], v) for v in uniques]
+                lut = None if None in found else np.array([*found, missing_row], dtype=np.intp)
+                rows = None if lut is None else lut[codes]
+            if rows is None:
+                out = trans.transform(X)
+                return out.toarray() if hasattr(out, "toarray") else np.asarray(out)
             parts.append(tables[j][rows])
         return np.hstack(parts) if parts else np.empty((len(X), 0))
 
