@@ -18,14 +18,15 @@ as numpy arrays:
 2. every CatBoost fold model without text is compiled the same way: category strings
    (missing -> the level CatBoost was trained with) and numbers in an object matrix, made
    into one CatBoost ``Pool`` that all fold models of the member read;
-3. linear and kNN fold models with dense preprocessing run it block by block
-   (:class:`BlockModel`): numbers are imputed, flagged and scaled with numpy, category
-   columns (one-hot, target encoding) are look-ups in tables the fitted blocks made at
-   compile time, and for a few rows the learner's arithmetic (coefficients and the
-   logistic function; the neighbour search and vote) runs without scikit-learn's input
-   checks, each checked against the learner on a probe when compiled;
-4. any other fold model (MLP, sparse text features) gets the prepared frame, built once
-   per call, through its regular ``predict_proba``/``predict``.
+3. linear, kNN and MLP fold models with dense preprocessing run it block by block
+   (:class:`BlockModel`): numbers are imputed, flagged and scaled (standard or quantile)
+   with numpy, category columns (one-hot, target and ordinal encoding) are look-ups in
+   tables the fitted blocks made at compile time, and for a few rows the linear and
+   nearest-neighbour learners' arithmetic (coefficients and the logistic function; the
+   neighbour search and vote) runs without scikit-learn's input checks, each checked
+   against the learner on a probe when compiled (the MLP predicts with its own network);
+4. any other fold model (sparse text features) gets the prepared frame, built once per
+   call, through its regular ``predict_proba``/``predict``.
 
 Batches of :data:`PARALLEL_ROWS` rows or more spread the fold models over threads (the
 boosters release the GIL while they predict); the sum is still taken in member and fold
