@@ -67,7 +67,13 @@ class MLResearcher(System):
 
     def info(self):
         board = self.model.leaderboard()
-        return {"best_model": str(board.iloc[0].get("model", "")), "n_trials": int(len(board))}
+        predictor = self.model.predictor_
+        return {
+            "best_model": str(board.iloc[0].get("model", "")),
+            "n_trials": int(len(board)),
+            "final_model": predictor.describe(),
+            "refit": predictor.info.get("refit"),
+        }
 
 
 _AG_METRIC = {"rmse": "root_mean_squared_error", "roc_auc": "roc_auc", "log_loss": "log_loss"}

@@ -74,6 +74,10 @@ class AutoModel(BaseEstimator):
         1 shows the live progress view on stderr.
     sensitive : list of str or None
         Columns of ``X`` whose groups the fairness analysis of :meth:`report` compares.
+    final_model : {"refit", "bagged"}, default="refit"
+        ``"refit"``: each ensemble member is refit once on all rows, within the time limit,
+        and predictions use that one model per member; ``"bagged"``: they average the
+        member's cross-validation fold models (5 to 15 per member, slower to predict).
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class AutoModel(BaseEstimator):
         store: str | None = None,
         verbose: int = 0,
         sensitive: list[str] | tuple[str, ...] | None = None,
+        final_model: str = "refit",
     ) -> None:
         self.time_limit = time_limit
         self.max_trials = max_trials
@@ -111,6 +116,7 @@ class AutoModel(BaseEstimator):
         self.store = store
         self.verbose = verbose
         self.sensitive = sensitive
+        self.final_model = final_model
 
     # scikit-learn tags -------------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -160,6 +166,7 @@ class AutoModel(BaseEstimator):
             time=self.time,
             n_jobs=self.n_jobs,
             sensitive=list(self.sensitive) if self.sensitive is not None else None,
+            final_model=self.final_model,
         )
         store = None
         if self.store is not None or self.out is not None:

@@ -157,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COL",
         help="report per-group fairness metrics for this column (repeatable)",
     )
+    r.add_argument(
+        "--final-model",
+        choices=("refit", "bagged"),
+        default="refit",
+        help="refit: each ensemble member refit once on all rows (fast predictions; default);"
+        " bagged: the average of its cross-validation fold models",
+    )
     r.add_argument("--n-jobs", type=_positive_int, default=2, help="threads per model (default 2)")
     r.add_argument("--out", default="runs", metavar="DIR", help="runs folder (default ./runs)")
     r.add_argument(
@@ -284,6 +291,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         rolling=args.rolling,
         n_jobs=args.n_jobs,
         sensitive=args.sensitive,
+        final_model=args.final_model,
         **_execution.config_fields(args),
     )
     config.validate()

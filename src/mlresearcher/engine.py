@@ -36,6 +36,7 @@ from mlresearcher.metrics import Metric, get_metric
 from mlresearcher.models.registry import get_families
 from mlresearcher.predictor import Member, Predictor
 from mlresearcher.search.campaign import Campaign, CampaignResult, TrialResult
+from mlresearcher.search.refit import FINAL_MODELS, refit_members
 from mlresearcher.store.db import Store
 
 
@@ -70,6 +71,7 @@ class RunConfig:
     cluster: str | None = None  # where trials run; see mlresearcher.execution.make_executor
     trial_timeout: float | None = None  # seconds per trial (isolated executors)
     trial_memory: float | None = None  # MB of private memory per trial (isolated executors)
+    final_model: str = "refit"  # refit: members refit on all rows; bagged: their fold models
 
     def validate(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:
@@ -90,6 +92,10 @@ class RunConfig:
         ):
             raise ConfigError(
                 "--window, --train-size, --gap, --embargo, --entity, --lag and --rolling need --time COL"
+            )
+        if self.final_model not in FINAL_MODELS:
+            raise ConfigError(
+                f"--final-model must be one of {', '.join(FINAL_MODELS)}, got {self.final_model!r}"
             )
         if self.families is not None:
             get_families(self.families)
@@ -258,7 +264,7 @@ def run(
         entity=config.entity,
     )
     # -- budget
-    deadline = ensemble_deadline = analysis_deadline = None
+    deadline = ensemble_deadline = analysis_deadline = refit_deadline = None
     do_analysis = config.analysis and out_dir is not None
     if config.time_limit is not None:
         from mlresearcher.analysis import analysis_seconds, render_seconds
@@ -269,6 +275,7 @@ def run(
         deadline = start + config.time_limit - reserve - analysis_s
         ensemble_deadline = start + config.time_limit - reserve * 0.5 - analysis_s
         analysis_deadline = start + config.time_limit - reserve - render_seconds(analysis_s)
+        refit_deadline = start + config.time_limit - reserve * 0.25 - analysis_s
     # -- store
     run_id = run_id or new_run_id()
     run_dir = Path(out_dir) / run_id if out_dir is not None else None
@@ -352,6 +359,7 @@ def run(
             on_start=on_start,
             executor=executor,
             prior=resume,
+            refit_reserve=config.final_model == "refit",
         )
         result = campaign.run()
     except BaseException as e:
@@ -374,6 +382,25 @@ def run(
             store.finish_run(run_id, status="failed", summary={"error": msg})
         raise DataError(msg + "; raise --time-limit or --max-trials")
     predictor, leaderboard, oof = _finalize(result, campaign, schema, target, metric, protocol)
+    if config.final_model == "refit":
+        outcome = refit_members(
+            predictor.members,
+            {t.name: t for t in result.trials},
+            Xp,
+            target.y,
+            campaign.ctx,
+            {f.name: f for f in campaign.families},
+            protocol_kind=protocol.kind,
+            n_splits=protocol.n_splits,
+            deadline=refit_deadline,
+        )
+        predictor.info["refit"] = outcome.to_dict()
+        result.timings["refit"] = round(outcome.seconds, 3)
+        if outcome.kept and outcome.refit:
+            kept = "; ".join(f"{k}: {v}" for k, v in outcome.kept.items())
+            findings.append(
+                Finding("refit_partial", "info", f"members kept as fold models ({kept})")
+            )
     wall = time.monotonic() - start
     rr = RunResult(
         run_id,

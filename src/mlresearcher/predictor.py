@@ -1,10 +1,9 @@
-"""The final predictor: a weighted average of fold-model averages.
+"""The final predictor: a weighted average of the ensemble members.
 
-The final model is formed without any refit: each ensemble member contributes the
-fold models trained during cross-validation (each on its training fold), averaged; members
-are then combined with the ensemble weights. This uses every row for training (each row is
-in k-1 of the k training folds), costs no extra time after the search, and is exactly the
-model whose out-of-fold behaviour the leaderboard measured, member by member.
+Each member is either one model refit on all training rows (the default, see
+:mod:`mlresearcher.search.refit`) or the fold models trained during cross-validation, each
+on its training fold, averaged (``final_model="bagged"``, and members that could not be
+refit). Members are combined with the ensemble weights chosen out of fold.
 """
 
 from __future__ import annotations
@@ -32,7 +31,13 @@ class Member:
     family: str
     params: dict[str, Any]
     weight: float
-    models: list[Any]  # fitted fold estimators
+    models: list[Any]  # fitted fold estimators (what the out-of-fold analysis reads)
+    refit_model: Any = None  # the same configuration fitted on every training row
+
+    @property
+    def predicting(self) -> list[Any]:
+        """The models a prediction averages: the refit model, else the fold models."""
+        return [self.refit_model] if self.refit_model is not None else self.models
 
 
 @dataclass
@@ -94,8 +99,8 @@ class Predictor:
             warnings.simplefilter("ignore")
             for m in self.members:
                 avg = sum(
-                    predict_scores(est, Xp, self.task, self.n_classes) for est in m.models
-                ) / len(m.models)
+                    predict_scores(est, Xp, self.task, self.n_classes) for est in m.predicting
+                ) / len(m.predicting)
                 total = m.weight * avg if total is None else total + m.weight * avg
         assert total is not None
         if self.task != "regression":
@@ -119,7 +124,15 @@ class Predictor:
         return self.predict_scores(X)
 
     def describe(self) -> str:
-        parts = [f"{m.weight:.2f} x {m.name} ({len(m.models)} fold models)" for m in self.members]
+        parts = [
+            f"{m.weight:.2f} x {m.name} "
+            + (
+                "(refit on all rows)"
+                if m.refit_model is not None
+                else f"({len(m.models)} fold models)"
+            )
+            for m in self.members
+        ]
         return "weighted average of " + " + ".join(parts)
 
     # persistence -------------------------------------------------------------------------

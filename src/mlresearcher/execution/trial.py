@@ -21,10 +21,13 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -172,10 +175,44 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+#: trials on at most this many rows fit their folds side by side, one thread per fold
+FOLD_PARALLEL_ROWS = 10_000
+
+
+def fold_threads(n_rows: int, n_folds: int, n_jobs: int | None) -> int:
+    """How many folds of a trial fit at once.
+
+    On small data one fit cannot keep two cores busy (LightGBM runs single-threaded there,
+    and every learner's parallel regions cost more than they save), so the trial's
+    ``n_jobs`` threads go to as many folds, one thread each. Larger data gives each fold
+    all ``n_jobs`` threads, one fold after another. The choice depends on the data and
+    ``n_jobs`` only, never on the clock, so a run with a trial budget stays deterministic.
+    """
+    threads = int(n_jobs) if n_jobs and n_jobs > 0 else (os.cpu_count() or 1)
+    if n_rows > FOLD_PARALLEL_ROWS or n_folds < 2:
+        return 1
+    return max(1, min(threads, n_folds))
+
+
+@dataclass
+class _Fold:
+    index: int
+    model: Any
+    scores: np.ndarray
+    fit_s: float
+    predict_s: float
+    train_rows: int
+
+
 def run_trial(
     data: TrialData, job: TrialJob, clock: Callable[[], float] = time.monotonic
 ) -> TrialResult:
-    """Evaluate ``job`` fold by fold; stop early when hopeless or out of time."""
+    """Evaluate ``job`` fold by fold; stop early when hopeless or out of time.
+
+    With :func:`fold_threads` above one, folds run in waves of that many threads; the
+    results are taken in fold order and pruning is checked after each one, so the trial
+    (its scores, models and where it stopped) is the same as one fitted fold by fold.
+    """
     from mlresearcher.metrics import get_metric
     from mlresearcher.models.registry import get_families
 
@@ -184,7 +221,9 @@ def run_trial(
     deadline = job.local_deadline(clock)
     # estimators compare against time.monotonic(); the fold checks below use ``clock``
     est_deadline = job.local_deadline(time.monotonic)
-    ctx = replace(data.ctx, deadline=est_deadline)
+    n_folds = len(data.folds)
+    threads = fold_threads(len(data.y), n_folds, data.ctx.n_jobs)
+    ctx = replace(data.ctx, deadline=est_deadline, n_jobs=1 if threads > 1 else data.ctx.n_jobs)
     res = TrialResult(
         job.number, job.family, job.params, job.origin, started_at=time.time(), worker=worker_name()
     )
@@ -194,42 +233,52 @@ def run_trial(
     models: list[Any] = []
     own_times: list[float] = []
     status = "complete"
-    n_folds = len(data.folds)
+
+    def fit_fold(i: int) -> _Fold:
+        # train_rows: an early, cheap look at large data (same validation rows)
+        Xtr, ytr, Xva, yva = data.fold(i, job.train_rows)
+        est = fam.build(job.params, replace(ctx, deadline=fit_deadline(ctx.deadline, ytr, yva)))
+        t0 = clock()
+        est.fit(Xtr, ytr)
+        t1 = clock()
+        scores = predict_scores(est, Xva, data.task, data.ctx.n_classes)
+        return _Fold(i, est, scores, t1 - t0, clock() - t1, len(ytr))
+
     try:
-        for i, (_, va) in enumerate(data.folds):
-            # with no finished model in the campaign yet, the trial completes its folds (its
-            # learners still stop at the deadline): a late model beats ending with none
-            if deadline is not None and i > 0 and job.incumbent_fold_scores is not None:
-                if clock() + float(np.mean(own_times)) > deadline:
-                    status, res.error = "pruned", f"out of time after {i} of {n_folds} folds"
-                    break
-            # train_rows: an early, cheap look at large data (same validation rows)
-            Xtr, ytr, Xva, yva = data.fold(i, job.train_rows)
-            if job.train_rows is not None and len(ytr) == job.train_rows:
-                res.train_rows = job.train_rows
-            est = fam.build(job.params, replace(ctx, deadline=fit_deadline(ctx.deadline, ytr, yva)))
-            t0 = clock()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                est.fit(Xtr, ytr)
-                t1 = clock()
-                scores = predict_scores(est, Xva, data.task, data.ctx.n_classes)
-            t2 = clock()
-            res.fit_time += t1 - t0
-            res.predict_time += t2 - t1
-            own_times.append(t2 - t0)
-            if not np.all(np.isfinite(scores)):
-                raise ValueError("the model produced non-finite predictions")
-            oof[data.fold_repeat[i]][va] = scores
-            try:
-                res.fold_scores.append(metric(yva, scores))
-            except ValueError:
-                res.fold_scores.append(float("nan"))
-            models.append(est)
-            if job.prunable and hopeless(metric, res.fold_scores, job.incumbent_fold_scores):
-                status = "pruned"
-                res.error = f"worse than the incumbent on each of the first {i + 1} folds"
-                break
+        with _fold_section(threads) as pool, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            i = 0
+            while i < n_folds and status == "complete":
+                # with no finished model in the campaign yet, the trial completes its folds
+                # (its learners still stop at the deadline): a late model beats ending with none
+                if deadline is not None and i > 0 and job.incumbent_fold_scores is not None:
+                    if clock() + float(np.mean(own_times)) > deadline:
+                        status, res.error = "pruned", f"out of time after {i} of {n_folds} folds"
+                        break
+                wave = list(range(i, min(n_folds, i + threads)))
+                done = pool.map(fit_fold, wave) if pool is not None else map(fit_fold, wave)
+                for f in done:
+                    i = f.index + 1
+                    if job.train_rows is not None and f.train_rows == job.train_rows:
+                        res.train_rows = job.train_rows
+                    res.fit_time += f.fit_s
+                    res.predict_time += f.predict_s
+                    own_times.append(f.fit_s + f.predict_s)
+                    if not np.all(np.isfinite(f.scores)):
+                        raise ValueError("the model produced non-finite predictions")
+                    _, va = data.folds[f.index]
+                    oof[data.fold_repeat[f.index]][va] = f.scores
+                    try:
+                        res.fold_scores.append(metric(data.y[va], f.scores))
+                    except ValueError:
+                        res.fold_scores.append(float("nan"))
+                    models.append(f.model)
+                    if job.prunable and hopeless(
+                        metric, res.fold_scores, job.incumbent_fold_scores
+                    ):
+                        status = "pruned"
+                        res.error = f"worse than the incumbent on each of the first {i} folds"
+                        break
     except Exception as e:  # a trial that raises is recorded, the campaign goes on
         status = "failed"
         res.error = f"{type(e).__name__}: {e}".strip()[:2000]
@@ -239,6 +288,30 @@ def run_trial(
     if status == "complete":
         res.oof, res.models = oof, models
     return res
+
+
+@contextmanager
+def _fold_section(threads: int) -> Iterator[ThreadPoolExecutor | None]:
+    """A pool of ``threads`` fold workers (``None`` for one), inside a one-thread limit.
+
+    The native thread pools (BLAS, OpenMP) are capped at one thread here, in the calling
+    thread, before any fold starts: each fold's own limit then saves and restores that same
+    value, however the folds interleave, and the cap the caller had comes back at the end.
+    Warning filters are process-wide, so the caller sets them once for all folds.
+    """
+    if threads <= 1:
+        yield None
+        return
+    from mlresearcher.models._estimator import _thread_limit
+
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    with _thread_limit(1), ThreadPoolExecutor(threads, thread_name_prefix="fold") as pool:
+        try:
+            yield pool
+        finally:
+            if torch is not None and torch_threads is not None:
+                torch.set_num_threads(torch_threads)  # the MLP's own save and restore interleave
 
 
 def fit_deadline(deadline: float | None, y_fit: np.ndarray, y_valid: np.ndarray) -> float | None:

@@ -55,7 +55,7 @@ def _check_convertible(predictor: Predictor) -> list[list[Any]]:
     compiled: list[list[Any]] = []
     for m in predictor.members:
         folds = []
-        for est in m.models:
+        for est in m.predicting:
             c = compile_estimator(est)
             if not isinstance(est, LightGBMModel) or c is None or c.width == 0:
                 folds = None

@@ -924,7 +924,7 @@ class CompiledEnsemble:
             c for c, r in feature_roles.items() if r in ("categorical", "high_cardinality")
         ]
         self.members = [
-            (m.weight, [(est, compile_estimator(est)) for est in m.models]) for m in members
+            (m.weight, [(est, compile_estimator(est)) for est in m.predicting]) for m in members
         ]
         self.n_models = sum(len(models) for _, models in self.members)
 

@@ -31,6 +31,12 @@ EARLY_STOPPING_ROUNDS = 50
 # tasks there (benchmarks/automl/lgbm_threads.py).
 SINGLE_THREAD_ROWS = 10_000
 
+# Below this many training rows the trained booster is kept as it is. ``lightgbm.train``
+# otherwise rebuilds it from its own model string (text out, text in), which on small data
+# took a quarter of the fit; the kept booster also holds its binned training rows, a
+# memory cost worth paying only while they are few.
+KEEP_BOOSTER_ROWS = 100_000
+
 
 class LightGBMModel(TabularEstimator):
     """LightGBM booster with its preprocessing, early stopping and a deadline."""
@@ -135,7 +141,12 @@ class LightGBMModel(TabularEstimator):
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         rounds = self.num_boost_round if valid_idx is not None else min(self.num_boost_round, 200)
         self.booster_ = lgb.train(
-            params, dtrain, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks
+            params,
+            dtrain,
+            num_boost_round=rounds,
+            valid_sets=valid_sets,
+            callbacks=callbacks,
+            keep_training_booster=len(train_idx) < KEEP_BOOSTER_ROWS,
         )
         best = self.booster_.best_iteration
         self.n_iterations_ = int(best) if best and best > 0 else self.booster_.current_iteration()

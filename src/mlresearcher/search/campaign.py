@@ -41,10 +41,11 @@ from mlresearcher.data.protocol import Protocol
 from mlresearcher.data.schema import Schema
 from mlresearcher.data.task import Target
 from mlresearcher.execution.base import Executor
-from mlresearcher.execution.trial import TrialData, TrialJob, TrialResult
+from mlresearcher.execution.trial import TrialData, TrialJob, TrialResult, fold_threads
 from mlresearcher.metrics import Metric
 from mlresearcher.models.base import FitContext, ModelFamily
 from mlresearcher.search.ensemble import EnsembleSelection, fold_scores, select_ensemble
+from mlresearcher.search.refit import expected_refit_seconds
 
 #: Order of the families' first (default) configurations: the usually strongest and cheap
 #: boosters first, a cheap linear baseline early, the slowest families last.
@@ -60,6 +61,11 @@ PORTFOLIO_ORDER = (
     "mlp",
 )
 
+
+#: how many of the best trials the search leaves time to refit (see search.refit)
+REFIT_LIKELY = 5
+#: the most of the search time kept for the refit
+REFIT_SHARE = 0.2
 
 #: training rows of the subsampled first look at large data
 SUBSAMPLE_ROWS = 50_000
@@ -100,6 +106,7 @@ class Campaign:
         clock: Callable[[], float] = time.monotonic,
         executor: Executor | None = None,
         prior: list[TrialResult] | None = None,
+        refit_reserve: bool = False,
     ) -> None:
         self.X, self.target, self.schema, self.protocol, self.metric = (
             X,
@@ -110,6 +117,10 @@ class Campaign:
         )
         self.seed, self.n_jobs, self.max_trials = seed, n_jobs, max_trials
         self.deadline, self.ensemble_deadline = deadline, ensemble_deadline
+        # the search ends early enough to refit the likely ensemble members afterwards
+        self.refit_reserve, self._search_end = refit_reserve, deadline
+        self._ensemble_end = ensemble_deadline
+        self._started = clock()
         self.keep_top, self.ensemble_rounds = keep_top, ensemble_rounds
         self.on_trial, self.on_start, self.clock = on_trial, on_start, clock
         self.y = target.y
@@ -322,6 +333,7 @@ class Campaign:
         ot, fam, params = asked.pop(result.number)
         self.trials.append(result)
         self._note_fold_times(result)
+        self._reserve_refit()
         if ot is None:
             self._teach(study, fam, names, params, result)
         elif result.status == "complete":
@@ -418,6 +430,28 @@ class Campaign:
             return t * fam.cost / max(cost, 1e-9) * 0.5
         return 0.0
 
+    def _reserve_refit(self) -> None:
+        """Move the search and ensemble deadlines so that the likely members can be refit
+        before the run's end: the expected
+        refit time of the :data:`REFIT_LIKELY` best complete trials, at most
+        :data:`REFIT_SHARE` of the search time."""
+        if not self.refit_reserve or self._search_end is None:
+            return
+        done = sorted(
+            (t for t in self.trials if t.status == "complete" and t.score is not None),
+            key=lambda t: (self.metric.loss(t.score), t.number),
+        )[:REFIT_LIKELY]
+        need = sum(
+            expected_refit_seconds(t.fit_time, len(t.fold_scores), self.protocol.n_splits)
+            for t in done
+            if t.origin != "subsample"
+        )
+        cap = REFIT_SHARE * max(0.0, self._search_end - self._started)
+        reserve = min(need, cap)
+        self.deadline = self._search_end - reserve
+        if self._ensemble_end is not None:  # the refit comes after the ensemble
+            self.ensemble_deadline = self._ensemble_end - reserve
+
     def _family_cost(self, name: str) -> float:
         return next((f.cost for f in self.families if f.name == name), 1.0)
 
@@ -425,9 +459,12 @@ class Campaign:
         """Whether a whole trial of ``fam`` (all folds) is expected to end before the deadline.
 
         Fold times are kept at full-data scale; a subsampled trial is expected to take its
-        share of rows of that."""
+        share of rows of that. Folds fitted side by side (:func:`fold_threads`) take one
+        fold's time per wave."""
         assert self.deadline is not None
-        expected = self._expected_fold_time(fam) * self.protocol.n_folds
+        n_folds = self.protocol.n_folds
+        waves = -(-n_folds // fold_threads(len(self.y), n_folds, self.n_jobs))
+        expected = self._expected_fold_time(fam) * waves
         if origin == "subsample":
             expected /= self._subsample_factor()
         return self.clock() + expected <= self.deadline

@@ -44,6 +44,47 @@ def fold_scores(
     return out
 
 
+def _row_losses(metric: Metric, y: np.ndarray, oof: np.ndarray) -> np.ndarray | None:
+    """Each row's term of a mean-of-rows metric, ``(repeats, n)``, or ``None`` for others."""
+    if metric.name == "log_loss":
+        p = np.clip(oof, 1e-15, 1.0)
+        p = p / p.sum(axis=-1, keepdims=True)
+        return -np.log(np.take_along_axis(p, y[None, :, None].astype(np.intp), axis=-1)[..., 0])
+    if metric.name in ("rmse", "mse"):
+        return (oof - y[None, :]) ** 2
+    if metric.name == "mae":
+        return np.abs(oof - y[None, :])
+    return None
+
+
+def _binary_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """ROC AUC from ranks (ties share their mean rank): the Mann-Whitney statistic."""
+    from scipy.stats import rankdata
+
+    pos = y == 1
+    n1 = int(pos.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    return float((rankdata(s)[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def quick_fold_scores(
+    metric: Metric, y: np.ndarray, oof: np.ndarray, folds: list[tuple[int, np.ndarray]]
+) -> list[float]:
+    """:func:`fold_scores` by numpy arithmetic for the metrics the search uses most (log
+    loss, RMSE, MSE, MAE, binary ROC AUC): the same values up to rounding, without the
+    per-call input checks that made ensemble selection take seconds on 15 folds. Other
+    metrics fall back to :func:`fold_scores`."""
+    rows = _row_losses(metric, y, oof)
+    if rows is not None:
+        out = [float(np.mean(rows[r][va])) for r, va in folds]
+        return [float(np.sqrt(v)) for v in out] if metric.name == "rmse" else out
+    if metric.name == "roc_auc" and oof.ndim == 3 and oof.shape[-1] == 2:
+        return [_binary_auc(y[va], oof[r][va][:, 1]) for r, va in folds]
+    return fold_scores(metric, y, oof, folds)
+
+
 def select_ensemble(
     metric: Metric,
     y: np.ndarray,
@@ -66,7 +107,7 @@ def select_ensemble(
         best_key, best_loss, best_scores = None, np.inf, None
         for key in keys:
             trial = (total + candidates[key]) / (len(picks) + 1)
-            scores = fold_scores(metric, y, trial, folds)
+            scores = quick_fold_scores(metric, y, trial, folds)
             loss = metric.loss(float(np.nanmean(scores)))
             if loss < best_loss - 1e-12:
                 best_key, best_loss, best_scores = key, loss, scores
@@ -80,4 +121,6 @@ def select_ensemble(
     best_loss, best_scores, n_picks = min(history, key=lambda h: (h[0], h[2]))
     chosen = picks[:n_picks]
     weights = {k: chosen.count(k) / n_picks for k in dict.fromkeys(chosen)}
+    # the reported scores come from the metric itself, not the quick arithmetic
+    best_scores = fold_scores(metric, y, sum(candidates[k] for k in chosen) / n_picks, folds)
     return EnsembleSelection(weights, best_scores, float(np.nanmean(best_scores)), n_picks)
