@@ -103,3 +103,37 @@ def test_compact_categories_are_the_levels_that_occur():
     schema = build_schema(X, infer_roles(X)[0])
     col = prepare_features(X, schema, compact=True)["c"]
     assert list(col.cat.categories) == ["a", "b"]
+
+
+def test_a_few_rows_are_prepared_exactly_as_in_a_large_batch():
+    from mlresearcher.data.schema import FEW_ROWS, prepare_arrays
+
+    n = 3 * FEW_ROWS
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(
+        {
+            "f": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+            "i": rng.integers(0, 9, n),
+            "nullable": pd.array(
+                np.where(rng.random(n) < 0.2, None, rng.integers(0, 5, n)), "Int64"
+            ),
+            "inf": np.where(rng.random(n) < 0.1, np.inf, rng.normal(size=n)),
+            "b": rng.random(n) < 0.5,
+            "s": pd.Series(rng.choice(["a", "b", None], n), dtype="str"),
+            "obj": pd.Series(rng.choice([1, 2.5, "x", None], n), dtype=object),
+            "cat": pd.Categorical(rng.choice([1.0, 2.0, np.nan], n)),
+            "y": rng.integers(0, 2, n),
+        }
+    )
+    infos, _ = infer_roles(df.drop(columns="y"))
+    schema = build_schema(df, infos)
+    full = prepare_arrays(df, schema)
+    for i in range(0, n, 7):
+        one = prepare_arrays(df.iloc[[i]], schema)
+        for c, v in full.items():
+            expected, got = v[i : i + 1], one[c]
+            assert got.dtype == expected.dtype, c
+            if got.dtype == object:
+                assert list(got) == list(expected), (c, i)
+            else:
+                np.testing.assert_array_equal(got, expected, err_msg=f"{c} row {i}")

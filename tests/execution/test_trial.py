@@ -92,3 +92,45 @@ def test_the_first_model_of_a_campaign_completes_its_folds_past_the_deadline():
     res = run_trial(data, _job(incumbent=None), clock=SlowClock())
     assert res.status == "complete"
     assert len(res.fold_scores) == len(data.folds)
+
+
+def test_small_trials_fit_their_folds_side_by_side_only_below_the_row_limit():
+    from mlresearcher.execution.trial import FOLD_PARALLEL_ROWS, fold_threads
+
+    assert fold_threads(500, 15, 2) == 2
+    assert fold_threads(500, 15, -1) >= 1  # scikit-learn's "all cores"
+    assert fold_threads(500, 3, 8) == 3  # never more threads than folds
+    assert fold_threads(500, 1, 2) == 1  # a holdout has nothing to run beside it
+    assert fold_threads(FOLD_PARALLEL_ROWS + 1, 5, 2) == 1  # larger data: all threads per fold
+    assert fold_threads(500, 5, 1) == 1
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "linear", "hist_gb"])
+def test_folds_fitted_side_by_side_give_the_trial_fitted_fold_by_fold(family):
+    from dataclasses import replace
+
+    job = TrialJob(0, family, {}, "default", False)
+    one = trial_data()
+    two = trial_data()
+    two.ctx = replace(two.ctx, n_jobs=2)  # 400 rows: the folds run in two threads
+    seq, par = run_trial(one, job), run_trial(two, job)
+    assert seq.status == par.status == "complete", (seq.error, par.error)
+    assert par.fold_scores == seq.fold_scores
+    np.testing.assert_array_equal(par.oof, seq.oof)
+    assert [m.n_jobs for m in par.models] == [1] * len(two.folds)  # one thread per fold
+
+
+def test_pruning_stops_a_side_by_side_trial_at_the_same_fold():
+    from dataclasses import replace
+
+    data = trial_data()
+    data.ctx = replace(data.ctx, n_jobs=2)
+    folds = len(data.folds)
+    # an incumbent far better than anything on every fold: hopeless after two folds
+    job = TrialJob(0, "linear", {}, "search", True, incumbent_fold_scores=(1.0,) * (folds + 2))
+    data.folds = data.folds + data.folds[:2]  # five folds, so pruning has room to act
+    data.fold_repeat = [0] * len(data.folds)
+    res = run_trial(data, job)
+    assert res.status == "pruned"
+    assert len(res.fold_scores) == 2
+    assert res.models is None and res.oof is None

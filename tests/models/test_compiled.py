@@ -242,3 +242,26 @@ def test_quantile_scaling_runs_as_numpy_and_stays_exact():
         assert fast is not None
         for rows in (queries, queries[:1], queries[-3:]):
             assert np.array_equal(fast(rows), block.transform(rows))
+        for i in range(len(queries)):  # one row takes a path of its own
+            one = queries[i : i + 1]
+            assert np.array_equal(fast(one), block.transform(one), equal_nan=True), i
+
+
+def test_the_mlp_functional_forward_is_its_network_bit_for_bit(penguins_module):
+    """A few rows go through the network's functional operations (no module machinery):
+    the same kernels, so exactly the network's output."""
+    import torch
+
+    from mlresearcher.models.mlp import _forward
+
+    X = penguins_module.drop(columns=["species"])
+    model = AutoModel(time_limit=None, max_trials=1, families=["mlp"], folds=2, repeats=1)
+    p = model.fit(X, penguins_module["species"]).predictor_
+    est = p.members[0].predicting[0]
+    net = est._module()
+    prepared = p.prepare(_awkward(X, 40))
+    codes, numbers = est._inputs(est.preprocessor_.transform(prepared))
+    for n in (1, 40):
+        c, x = torch.from_numpy(codes[:n]), torch.from_numpy(numbers[:n])
+        with torch.no_grad():
+            assert torch.equal(_forward(net, c, x), net(c, x)), n

@@ -138,3 +138,51 @@ def test_subsampled_trials_take_a_share_of_the_time_and_are_sized_as_such(proble
     assert camp._fits_in_time(linear, "subsample")  # 9 s on a quarter of the rows
     # a family not seen yet is sized from the cheapest one seen, by relative cost
     assert camp._fits_in_time(lgbm, "subsample") == (camp._expected_fold_time(lgbm) * 3 / 4 <= 20.0)
+
+
+def test_quick_fold_scores_match_the_metric_on_every_fold():
+    from mlresearcher.search.ensemble import fold_scores, quick_fold_scores
+
+    rng = np.random.default_rng(0)
+    n = 300
+    folds = [(r, np.arange(n)[np.arange(n) % 3 == k]) for r in range(2) for k in range(3)]
+    y_cls = rng.integers(0, 3, n)
+    proba = rng.dirichlet(np.ones(3), size=(2, n))
+    proba[0, 0] = [1.0, 0.0, 0.0]  # a zero probability: clipped the same way
+    y_bin = rng.integers(0, 2, n)
+    p_bin = rng.dirichlet(np.ones(2), size=(2, n)).round(2)  # ties in the ranks
+    y_reg = rng.normal(size=n)
+    values = rng.normal(size=(2, n))
+    cases = [
+        ("log_loss", "multiclass", y_cls, proba),
+        ("roc_auc", "binary", y_bin, p_bin),
+        ("rmse", "regression", y_reg, values),
+        ("mae", "regression", y_reg, values),
+        ("r2", "regression", y_reg, values),  # no quick form: the metric itself
+    ]
+    for name, task, y, oof in cases:
+        metric = get_metric(name, task)
+        np.testing.assert_allclose(
+            quick_fold_scores(metric, y, oof, folds), fold_scores(metric, y, oof, folds), rtol=1e-12
+        )
+
+
+def test_ensemble_selection_keeps_the_fewest_members_among_prefixes_that_score_alike():
+    from mlresearcher.search.ensemble import PARSIMONY, select_ensemble
+
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.normal(size=n)
+    folds = [(0, np.arange(n)[np.arange(n) % 4 == k]) for k in range(4)]
+    metric = get_metric("rmse", "regression")
+    strong = (y + rng.normal(scale=0.5, size=n))[None]
+    noise = rng.normal(scale=0.5, size=n)
+    # a near copy of the strong candidate: averaging the two gains far less than PARSIMONY
+    twin = strong + 1e-4 * noise[None]
+    other = (y + rng.normal(scale=0.5, size=n))[None]  # independent errors: a real gain
+    sel = select_ensemble(metric, y, {0: strong, 1: twin}, folds)
+    assert len(sel.weights) == 1
+    sel = select_ensemble(metric, y, {0: strong, 1: twin, 2: other}, folds)
+    assert set(sel.weights) >= {2} and len(sel.weights) == 2
+    unpruned = np.mean([metric(y[va], ((strong + other) / 2)[0][va]) for _, va in folds])
+    assert sel.score <= unpruned * (1 + PARSIMONY)

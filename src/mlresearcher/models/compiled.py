@@ -560,7 +560,12 @@ def _quantile(qt: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     clip_min = stats.norm.ppf(BOUNDS_THRESHOLD - np.spacing(1))
     clip_max = stats.norm.ppf(1 - (BOUNDS_THRESHOLD - np.spacing(1)))
 
-    def column(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    # per column: the quantiles, both reversed and negated (sklearn's second interpolation)
+    cols = [(q, -q[::-1], float(q[0]), float(q[-1])) for q in quantiles.T]
+    neg_refs = -refs[::-1]
+
+    def column(x: np.ndarray, c: tuple) -> np.ndarray:
+        q, neg_q, _, _ = c
         with np.errstate(invalid="ignore"):
             if normal:
                 low = x - BOUNDS_THRESHOLD < q[0]
@@ -569,7 +574,7 @@ def _quantile(qt: Any) -> Callable[[np.ndarray], np.ndarray] | None:
                 low, high = x == q[0], x == q[-1]
         finite = ~np.isnan(x)
         xf = x[finite]
-        x[finite] = 0.5 * (np.interp(xf, q, refs) - np.interp(-xf, -q[::-1], -refs[::-1]))
+        x[finite] = 0.5 * (np.interp(xf, q, refs) - np.interp(-xf, neg_q, neg_refs))
         x[high] = 1
         x[low] = 0
         if normal:
@@ -577,16 +582,40 @@ def _quantile(qt: Any) -> Callable[[np.ndarray], np.ndarray] | None:
                 x = np.clip(special.ndtri(x) * 1.0 + 0.0, clip_min, clip_max)
         return x
 
+    def one_row(row: np.ndarray) -> np.ndarray:
+        # the same steps on each value as a Python float (one interpolation call per side
+        # instead of a dozen array operations per column), then one ndtri for the row
+        out = np.empty(len(row))
+        for j, (x, (q, neg_q, first, last)) in enumerate(zip(row.tolist(), cols, strict=True)):
+            if x != x:  # NaN stays NaN
+                out[j] = x
+            elif (x - BOUNDS_THRESHOLD < first) if normal else (x == first):
+                out[j] = 0.0
+            elif (x + BOUNDS_THRESHOLD > last) if normal else (x == last):
+                out[j] = 1.0
+            else:
+                out[j] = 0.5 * (np.interp(x, q, refs) - np.interp(-x, neg_q, neg_refs))
+        if normal:
+            with np.errstate(invalid="ignore"):
+                out = np.clip(special.ndtri(out) * 1.0 + 0.0, clip_min, clip_max)
+        return out.reshape(1, -1)
+
     def transform(X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64)
+        if X.shape[0] == 1:
+            return one_row(X[0])
         for j in range(X.shape[1]):
-            X[:, j] = column(X[:, j], quantiles[:, j])
+            X[:, j] = column(X[:, j], cols[j])
         return X
 
     lo, hi = quantiles.min(axis=0), quantiles.max(axis=0)
     probe = np.vstack(
         [quantiles, (quantiles[:-1] + quantiles[1:]) / 2, lo - 1e9, hi + 1e9, lo * np.nan]
     )
+    # single rows take their own path: check it on rows from every part of the probe
+    for i in np.unique(np.linspace(0, len(probe) - 1, 24).astype(int)):
+        if _checked(transform, qt.transform, probe[i : i + 1]) is None:
+            return None
     return _checked(transform, qt.transform, probe)
 
 
