@@ -1,10 +1,13 @@
-"""One run, end to end: data -> schema -> protocol -> campaign -> ensemble -> artifacts.
+"""One run, end to end: data -> schema -> protocol -> campaign -> ensemble -> refit ->
+artifacts.
 
 The CLI and :class:`mlresearcher.AutoModel` are thin shells over :func:`run`.
 
 Time budget: ``time_limit`` seconds cover everything from ``clock_start`` (the CLI passes
 its own start) to the saved model. The search stops at ``limit - reserve``; the reserve
-(5% of the limit, at least 1.5 s, at most 15 s) pays for ensembling and saving.
+(5% of the limit, at least 1.5 s, at most 15 s) pays for ensembling and saving. With
+``final_model="refit"`` the campaign moves its search deadline earlier by the expected
+refit time of the likely ensemble members (:mod:`mlresearcher.search.refit`).
 """
 
 from __future__ import annotations

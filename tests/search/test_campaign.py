@@ -80,7 +80,7 @@ def test_family_defaults_come_first_and_are_marked(problem):
     fams = get_families(["linear", "lightgbm", "knn"])
     camp = Campaign(X, target, schema, protocol, get_metric(None, "binary"), fams, max_trials=4)
     trials = camp.run().trials
-    assert [t.family for t in trials[:3]] == ["lightgbm", "linear", "knn"]
+    assert [t.family for t in trials[:3]] == ["linear", "lightgbm", "knn"]
     assert [t.origin for t in trials] == ["default", "default", "default", "portfolio"]
 
 

@@ -337,8 +337,12 @@ def prepare_arrays(df: pd.DataFrame, schema: Schema, *, compact: bool = False) -
         role = roles[name]
         if role == "numeric" and s.dtype.kind in "fiu":
             # numbers already: the same floats as the general path, without its per-call cost
-            v = s.to_numpy(dtype="float64", na_value=np.nan, copy=True)
-            v[~np.isfinite(v)] = np.nan
+            if isinstance(s.dtype, np.dtype):  # NumPy storage: no missing marker to convert
+                v = np.array(s.to_numpy(), dtype=np.float64)
+            else:  # pandas' nullable numbers: NA becomes NaN
+                v = s.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+            if s.dtype.kind == "f":
+                v[~np.isfinite(v)] = np.nan
             out[name] = float32_if_exact(v) if compact else v
         elif role == "numeric":
             if pd.api.types.is_bool_dtype(s) or s.dtype == object:

@@ -151,10 +151,50 @@ class LightGBMModel(TabularEstimator):
         best = self.booster_.best_iteration
         self.n_iterations_ = int(best) if best and best > 0 else self.booster_.current_iteration()
         self.stopped_by_deadline_ = deadline_passed(self.deadline)
+        if len(train_idx) < KEEP_BOOSTER_ROWS:
+            # Pickling turns the booster into its model string. Made here, it is made in
+            # the fold's own thread, beside the other folds, rather than one booster after
+            # another when the trial's checkpoint is written; it is dropped once pickled.
+            self._booster_text = self.booster_.model_to_string(num_iteration=-1)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # object's own is the live __dict__
+        text = state.pop("_booster_text", None)
+        self.__dict__.pop("_booster_text", None)  # pickled once; the memory goes back
+        booster = state.get("booster_")
+        if booster is not None:
+            # what lightgbm.Booster.__getstate__ gives, with the string made at fit time
+            inner = {
+                k: v for k, v in booster.__dict__.items() if k not in ("train_set", "valid_sets")
+            }
+            handle = inner.get("_handle")
+            if handle is not None and not isinstance(handle, str):
+                inner["_handle"] = (
+                    text if text is not None else booster.model_to_string(num_iteration=-1)
+                )
+            state["booster_"] = _BoosterState(inner)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        booster = state.get("booster_")
+        if isinstance(booster, _BoosterState):
+            import lightgbm as lgb
+
+            restored = lgb.Booster.__new__(lgb.Booster)
+            restored.__setstate__(booster.state)
+            state = {**state, "booster_": restored}
+        super().__setstate__(state)
 
     def _predict_learner(self, Xt: Any) -> np.ndarray:
         p = self.booster_.predict(Xt, num_iteration=self.n_iterations_)
         return np.asarray(p)
+
+
+class _BoosterState:
+    """A pickled booster's state, as LightGBM's own ``__getstate__`` makes it."""
+
+    def __init__(self, state: dict[str, Any]):
+        self.state = state
 
 
 def _deadline_callback(deadline: float | None) -> Any:

@@ -21,7 +21,9 @@ Order of work:
    search deadline (fold time from the family's earlier trials, or scaled from a cheaper
    family by relative cost), and each further fold only when it is expected to fit; iterative learners
    also stop at the deadline on their own. With ``max_trials`` and no time limit nothing
-   depends on the clock, so the campaign is deterministic.
+   depends on the clock, so the campaign is deterministic. With ``refit_reserve`` the
+   search and ensemble deadlines move earlier by the expected refit time of the likely
+   members (see :meth:`Campaign._reserve_refit`), so the final model can be refit in time.
 """
 
 from __future__ import annotations
@@ -47,11 +49,12 @@ from mlresearcher.models.base import FitContext, ModelFamily
 from mlresearcher.search.ensemble import EnsembleSelection, fold_scores, select_ensemble
 from mlresearcher.search.refit import expected_refit_seconds
 
-#: Order of the families' first (default) configurations: the usually strongest and cheap
-#: boosters first, a cheap linear baseline early, the slowest families last.
+#: Order of the families' first (default) configurations, cheap first: the linear baseline
+#: (the first result within a second on small data, often as strong as the boosters
+#: there), then the usually strongest and cheap boosters, the slowest families last.
 PORTFOLIO_ORDER = (
-    "lightgbm",
     "linear",
+    "lightgbm",
     "hist_gb",
     "xgboost",
     "catboost",
@@ -62,8 +65,10 @@ PORTFOLIO_ORDER = (
 )
 
 
-#: how many of the best trials the search leaves time to refit (see search.refit)
-REFIT_LIKELY = 5
+#: the best trials among which the search looks for the members it leaves time to refit
+#: (see search.refit), and the rounds of the short ensemble selection that picks them
+REFIT_LIKELY = 6
+REFIT_PROBE_ROUNDS = 10
 #: the most of the search time kept for the refit
 REFIT_SHARE = 0.2
 
@@ -120,6 +125,7 @@ class Campaign:
         # the search ends early enough to refit the likely ensemble members afterwards
         self.refit_reserve, self._search_end = refit_reserve, deadline
         self._ensemble_end = ensemble_deadline
+        self._reserve_key: tuple[int, ...] = ()
         self._started = clock()
         self.keep_top, self.ensemble_rounds = keep_top, ensemble_rounds
         self.on_trial, self.on_start, self.clock = on_trial, on_start, clock
@@ -432,19 +438,30 @@ class Campaign:
 
     def _reserve_refit(self) -> None:
         """Move the search and ensemble deadlines so that the likely members can be refit
-        before the run's end: the expected
-        refit time of the :data:`REFIT_LIKELY` best complete trials, at most
-        :data:`REFIT_SHARE` of the search time."""
+        before the run's end.
+
+        The likely members are those of a short ensemble selection
+        (:data:`REFIT_PROBE_ROUNDS` rounds) over the :data:`REFIT_LIKELY` best complete
+        trials, redone only when that set of trials changes; the time kept is their
+        expected refit time, at most :data:`REFIT_SHARE` of the search time."""
         if not self.refit_reserve or self._search_end is None:
             return
-        done = sorted(
-            (t for t in self.trials if t.status == "complete" and t.score is not None),
+        top = sorted(
+            (t for t in self.trials if t.oof is not None and t.models is not None),
             key=lambda t: (self.metric.loss(t.score), t.number),
         )[:REFIT_LIKELY]
+        key = tuple(t.number for t in top)
+        if not top or key == self._reserve_key:
+            return
+        self._reserve_key = key
+        folds = [(self._fold_repeat[i], va) for i, (_, va) in enumerate(self.protocol.folds)]
+        probe = select_ensemble(
+            self.metric, self.y, {t.number: t.oof for t in top}, folds, rounds=REFIT_PROBE_ROUNDS
+        )
         need = sum(
             expected_refit_seconds(t.fit_time, len(t.fold_scores), self.protocol.n_splits)
-            for t in done
-            if t.origin != "subsample"
+            for t in top
+            if t.number in probe.weights and t.origin != "subsample" and len(t.models) > 1
         )
         cap = REFIT_SHARE * max(0.0, self._search_end - self._started)
         reserve = min(need, cap)

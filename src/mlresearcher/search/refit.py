@@ -37,7 +37,7 @@ FINAL_MODELS = ("refit", "bagged")
 #: protocols whose fold models a refit replaces (shuffled and grouped k-fold)
 REFIT_PROTOCOLS = ("kfold", "repeated_kfold", "group_kfold")
 #: a refit fits ``1 / (1 - 1/k)`` times a fold's rows; a margin on top for a busy machine
-REFIT_MARGIN = 1.5
+REFIT_MARGIN = 1.3
 
 
 @dataclass
