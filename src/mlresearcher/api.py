@@ -246,8 +246,19 @@ class AutoModel(BaseEstimator):
             raise DataError(
                 f"Found array with 0 feature(s) (shape={df.shape}) while a minimum of 1 is required; pass at least one feature column"
             )
+        names_in = getattr(self, "feature_names_in_", None)
+        same_columns = (  # what validate_data checks at predict time, the common case
+            not reset
+            and isinstance(df, pd.DataFrame)
+            and names_in is not None
+            and len(df.columns) == len(names_in)
+            and all(
+                isinstance(c, str) and c == n for c, n in zip(df.columns, names_in, strict=True)
+            )
+        )
         try:
-            validate_data(self, X=df, reset=reset, skip_check_array=True)
+            if not same_columns:  # its messages for every other case
+                validate_data(self, X=df, reset=reset, skip_check_array=True)
         except ValueError as e:  # feature count or names differ from fit
             raise DataError(
                 " ".join(str(e).split()).rstrip(".") + "; pass the feature columns used at fit"

@@ -247,21 +247,29 @@ def test_quantile_scaling_runs_as_numpy_and_stays_exact():
             assert np.array_equal(fast(one), block.transform(one), equal_nan=True), i
 
 
-def test_the_mlp_functional_forward_is_its_network_bit_for_bit(penguins_module):
-    """A few rows go through the network's functional operations (no module machinery):
-    the same kernels, so exactly the network's output."""
+@pytest.mark.parametrize("target", ["species", "body_mass_g"])  # classes, then values
+def test_the_mlp_numpy_forward_for_a_few_rows_is_its_network(penguins_module, target):
+    """A few rows go through the network in NumPy: the network's values to float32
+    rounding, for classes and for values, with missing and unseen levels."""
     import torch
 
-    from mlresearcher.models.mlp import _forward
+    from mlresearcher.models.mlp import FEW_ROWS
 
-    X = penguins_module.drop(columns=["species"])
+    data = penguins_module.dropna(subset=[target])
+    X = data.drop(columns=[target])
     model = AutoModel(time_limit=None, max_trials=1, families=["mlp"], folds=2, repeats=1)
-    p = model.fit(X, penguins_module["species"]).predictor_
+    p = model.fit(X, data[target]).predictor_
     est = p.members[0].predicting[0]
-    net = est._module()
-    prepared = p.prepare(_awkward(X, 40))
-    codes, numbers = est._inputs(est.preprocessor_.transform(prepared))
-    for n in (1, 40):
-        c, x = torch.from_numpy(codes[:n]), torch.from_numpy(numbers[:n])
-        with torch.no_grad():
-            assert torch.equal(_forward(net, c, x), net(c, x)), n
+    Xt = est.preprocessor_.transform(p.prepare(_awkward(X, FEW_ROWS)))
+    codes, numbers = est._inputs(Xt)
+    with torch.no_grad():
+        out = est._module()(torch.from_numpy(codes), torch.from_numpy(numbers))
+        ref = torch.softmax(out, dim=1) if est._is_classification else out[:, 0]
+    ref = ref.double().numpy()
+    if not est._is_classification:
+        ref = ref * est.y_scale_ + est.y_mean_
+    fast = est._predict_learner(Xt)
+    np.testing.assert_allclose(fast, ref, rtol=2e-5, atol=1e-6)
+    # more rows than FEW_ROWS take the network itself
+    big = est.preprocessor_.transform(p.prepare(_awkward(X, FEW_ROWS + 1)))
+    np.testing.assert_allclose(est._predict_learner(big)[:FEW_ROWS], fast, rtol=2e-5, atol=1e-6)

@@ -24,7 +24,7 @@ as numpy arrays:
    tables the fitted blocks made at compile time, and for a few rows the linear and
    nearest-neighbour learners' arithmetic (coefficients and the logistic function; the
    neighbour search and vote) runs without scikit-learn's input checks, each checked
-   against the learner on a probe when compiled (the MLP predicts with its own network);
+   against the learner on a probe when compiled (the MLP predicts with its own network, in NumPy for a few rows);
 4. any other fold model (sparse text features) gets the prepared frame, built once per
    call, through its regular ``predict_proba``/``predict``.
 
