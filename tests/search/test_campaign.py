@@ -186,3 +186,60 @@ def test_ensemble_selection_keeps_the_fewest_members_among_prefixes_that_score_a
     assert set(sel.weights) >= {2} and len(sel.weights) == 2
     unpruned = np.mean([metric(y[va], ((strong + other) / 2)[0][va]) for _, va in folds])
     assert sel.score <= unpruned * (1 + PARSIMONY)
+
+
+@pytest.mark.parametrize("share", [None, 1e-6])  # the estimate, then the cap
+def test_the_search_keeps_time_to_refit_the_likely_members(problem, monkeypatch, share):
+    import time
+
+    from mlresearcher.search import campaign as campaign_module
+    from mlresearcher.search.ensemble import select_ensemble
+    from mlresearcher.search.refit import expected_refit_seconds
+
+    if share is not None:
+        monkeypatch.setattr(campaign_module, "REFIT_SHARE", share)
+    X, target, schema, protocol = problem
+    metric = get_metric(None, "binary")
+
+    def campaign(reserve: bool) -> Campaign:
+        start = time.monotonic()
+        return Campaign(
+            X,
+            target,
+            schema,
+            protocol,
+            metric,
+            get_families(["linear", "lightgbm"]),
+            max_trials=3,
+            deadline=start + 1000.0,
+            ensemble_deadline=start + 1010.0,
+            refit_reserve=reserve,
+        )
+
+    plain = campaign(False)
+    plain.run()
+    assert plain.deadline == plain._search_end  # no refit, no reserve
+
+    camp = campaign(True)
+    result = camp.run()
+    reserve = camp._search_end - camp.deadline
+    assert reserve > 0
+    assert camp._ensemble_end - camp.ensemble_deadline == pytest.approx(reserve)
+    # the members of a short selection over the best trials, at their expected refit time
+    done = [t for t in result.trials if t.oof is not None and t.models is not None]
+    top = sorted(done, key=lambda t: (metric.loss(t.score), t.number))[
+        : campaign_module.REFIT_LIKELY
+    ]
+    folds = [(0, va) for _, va in protocol.folds]
+    picked = select_ensemble(
+        metric, target.y, {t.number: t.oof for t in top}, folds, rounds=10
+    ).weights
+    need = sum(
+        expected_refit_seconds(t.fit_time, len(t.fold_scores), protocol.n_splits)
+        for t in top
+        if t.number in picked
+    )
+    cap = campaign_module.REFIT_SHARE * (camp._search_end - camp._started)
+    assert reserve == pytest.approx(min(need, cap))
+    if share is not None:
+        assert reserve <= 1e-6 * 1000.0 + 1e-9

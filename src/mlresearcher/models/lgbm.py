@@ -151,10 +151,12 @@ class LightGBMModel(TabularEstimator):
         best = self.booster_.best_iteration
         self.n_iterations_ = int(best) if best and best > 0 else self.booster_.current_iteration()
         self.stopped_by_deadline_ = deadline_passed(self.deadline)
-        if len(train_idx) < KEEP_BOOSTER_ROWS:
+        if len(train_idx) < SINGLE_THREAD_ROWS:
             # Pickling turns the booster into its model string. Made here, it is made in
-            # the fold's own thread, beside the other folds, rather than one booster after
-            # another when the trial's checkpoint is written; it is dropped once pickled.
+            # the fold's own thread, beside the other folds (small trials fit them side by
+            # side), rather than one booster after another when the trial's checkpoint is
+            # written; it is dropped once pickled. Only small data: the string is held in
+            # memory until then, and a model that is never pickled keeps it.
             self._booster_text = self.booster_.model_to_string(num_iteration=-1)
 
     def __getstate__(self) -> dict[str, Any]:
