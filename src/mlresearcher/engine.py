@@ -37,6 +37,7 @@ from mlresearcher.execution import make_executor
 from mlresearcher.findings import Finding
 from mlresearcher.metrics import Metric, get_metric
 from mlresearcher.models.registry import get_families
+from mlresearcher.models.text import text_corpus
 from mlresearcher.predictor import Member, Predictor
 from mlresearcher.search.campaign import Campaign, CampaignResult, TrialResult
 from mlresearcher.search.refit import FINAL_MODELS, refit_members
@@ -172,6 +173,8 @@ def run_data_hash(X: pd.DataFrame, y: pd.Series, task: str | None = None) -> str
     return _fingerprint(X.loc[keep].reset_index(drop=True), y, keep, target_name)
 
 
+# every fit of a run (folds, refit, analysis) counts each distinct document once
+@text_corpus()
 def run(
     X: pd.DataFrame,
     y: pd.Series,
@@ -233,19 +236,28 @@ def run(
     infos, role_findings = infer_roles(X, exclude=fixed)
     findings += role_findings
     schema = build_schema(X, infos)
-    # -- profile: reports findings only; it changes no feature, so nothing reaches the folds
+    # -- profile: reports findings only; it changes no feature, so nothing reaches the folds.
+    # It runs once the first trial is stored (a first result sooner), inside the search time.
     from mlresearcher.profile import in_run_sample, profile_features
 
-    profile = profile_features(
-        X,
-        target,
-        infos=infos,
-        time_column=config.time,
-        seed=config.seed,
-        **in_run_sample(config.time_limit),
-    )
-    seen = {(f.code, f.column) for f in findings}
-    findings += [f for f in profile.findings if (f.code, f.column) not in seen]
+    profiled: list[Any] = []
+    at = len(findings)  # the profile's findings come after those of the schema
+
+    def profile_once() -> Any:
+        if not profiled:
+            profile = profile_features(
+                X,
+                target,
+                infos=infos,
+                time_column=config.time,
+                seed=config.seed,
+                **in_run_sample(config.time_limit),
+            )
+            seen = {(f.code, f.column) for f in findings}
+            findings[at:at] = [f for f in profile.findings if (f.code, f.column) not in seen]
+            profiled.append(profile)
+        return profiled[0]
+
     # large data: category codes and float32 where exact, built column by column
     Xp = prepare_features(X, schema, compact=len(X) > LARGE_ROWS)
     if len(X) > LARGE_ROWS:
@@ -317,6 +329,7 @@ def run(
             store.record_trial(run_id, res.record())
         if progress is not None:
             progress.trial_done(res, camp)
+        profile_once()
 
     def on_start(number: int, family: str, camp: Campaign) -> None:
         if progress is not None:
@@ -374,6 +387,7 @@ def run(
     finally:
         if progress is not None:
             progress.end()
+    profile = profile_once()  # when no trial was stored in this run (a resumed one, say)
     for note in result.notes:
         findings.append(Finding("family_skipped", "info", note))
     if result.ensemble is None:

@@ -40,10 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
@@ -56,11 +53,8 @@ from sklearn.preprocessing import (
 )
 
 from mlresearcher.data.schema import string_codes
+from mlresearcher.models.text import TEXT_MAX_FEATURES, TEXT_SVD_COMPONENTS, TextFeatures
 
-#: TF-IDF vocabulary bound (terms) for every text treatment
-TEXT_MAX_FEATURES = 20_000
-#: SVD components a text column becomes for the dense treatments
-TEXT_SVD_COMPONENTS = 32
 #: the string CatBoost sees for a missing category
 MISSING_LEVEL = "__missing__"
 
@@ -103,120 +97,6 @@ def as_level_strings(X: Any) -> np.ndarray:
     out = as_categories(X)
     out[pd.isna(out)] = MISSING_LEVEL
     return out
-
-
-def _documents(x: Any) -> list[str]:
-    """One text column as a list of documents, ``""`` for missing."""
-    arr = np.asarray(x, dtype=object)
-    if arr.ndim == 2:
-        arr = arr[:, 0]
-    return [v if isinstance(v, str) else "" for v in arr]
-
-
-# ---------------------------------------------------------------------------------- text
-class TextFeatures(TransformerMixin, BaseEstimator):
-    """One free-text column -> TF-IDF (sparse) or TF-IDF + truncated SVD (dense).
-
-    ``svd_components=None`` keeps the sparse TF-IDF matrix (for linear models). Otherwise
-    the TF-IDF matrix is projected on at most ``svd_components`` SVD directions (seeded, so
-    deterministic) and, when ``length_features`` is set, ``log1p`` of the character and
-    word counts and a missing flag are appended, so that tree learners can split on text.
-    A column whose training rows hold no usable terms yields only the length features (or
-    nothing), rather than an error.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_features: int = TEXT_MAX_FEATURES,
-        ngram_max: int = 1,
-        min_df: int = 2,
-        svd_components: int | None = TEXT_SVD_COMPONENTS,
-        length_features: bool = True,
-        random_state: int = 0,
-    ):
-        self.max_features = max_features
-        self.ngram_max = ngram_max
-        self.min_df = min_df
-        self.svd_components = svd_components
-        self.length_features = length_features
-        self.random_state = random_state
-
-    def _tfidf(self, min_df: int) -> TfidfVectorizer:
-        return TfidfVectorizer(
-            max_features=self.max_features,
-            ngram_range=(1, self.ngram_max),
-            min_df=min_df,
-            sublinear_tf=True,
-            strip_accents="unicode",
-            dtype=np.float64,
-        )
-
-    def fit(self, X: Any, y: Any = None) -> TextFeatures:
-        self.fit_transform(X, y)
-        return self
-
-    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
-        docs = _documents(X)
-        self.vectorizer_ = None
-        tfidf = None
-        # min_df=2 can leave no vocabulary on tiny data; then fall back to min_df=1
-        for min_df in dict.fromkeys((self.min_df, 1)):
-            try:
-                vec = self._tfidf(min_df)
-                tfidf = vec.fit_transform(docs)
-                vec.stop_words_ = None  # the pruned terms: only bloat in a pickled model
-                self.vectorizer_ = vec
-                break
-            except ValueError:  # empty vocabulary
-                continue
-        self.svd_ = None
-        if self.svd_components is None:
-            return self._finish(docs, tfidf)
-        if tfidf is not None:
-            k = min(self.svd_components, tfidf.shape[1] - 1, tfidf.shape[0] - 1)
-            if k >= 1:
-                self.svd_ = TruncatedSVD(n_components=k, random_state=self.random_state)
-                self.svd_.fit(tfidf)
-        return self._finish(docs, tfidf)
-
-    def transform(self, X: Any) -> Any:
-        docs = _documents(X)
-        tfidf = self.vectorizer_.transform(docs) if self.vectorizer_ is not None else None
-        return self._finish(docs, tfidf)
-
-    def _finish(self, docs: list[str], tfidf: Any) -> Any:
-        from scipy import sparse
-
-        n = len(docs)
-        if self.svd_components is None:  # sparse TF-IDF only
-            if tfidf is None:
-                return sparse.csr_matrix((n, 0))
-            return tfidf.tocsr()
-        parts = []
-        if self.svd_ is not None:
-            parts.append(self.svd_.transform(tfidf))
-        if self.length_features:
-            chars = np.array([len(d) for d in docs], dtype=float)
-            words = np.array([len(d.split()) for d in docs], dtype=float)
-            parts.append(
-                np.column_stack([np.log1p(chars), np.log1p(words), (chars == 0).astype(float)])
-            )
-        return np.hstack(parts) if parts else np.zeros((n, 0))
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        base = (
-            str(input_features[0]) if input_features is not None and len(input_features) else "text"
-        )
-        if self.svd_components is None:
-            terms = self.vectorizer_.get_feature_names_out() if self.vectorizer_ is not None else []
-            return np.array([f"{base}__{t}" for t in terms], dtype=object)
-        names = [
-            f"{base}__svd{i}" for i in range(self.svd_.n_components if self.svd_ is not None else 0)
-        ]
-        if self.length_features:
-            names += [f"{base}__log_chars", f"{base}__log_words", f"{base}__missing"]
-        return np.array(names, dtype=object)
 
 
 def _text_transformers(feature_roles: dict[str, str], seed: int, **kwargs: Any) -> list[tuple]:
