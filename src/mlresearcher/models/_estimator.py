@@ -94,8 +94,9 @@ def inner_validation_split(
 _CONTROLLER: list[Any] = []  # [modules loaded when it was built, ThreadpoolController]
 
 
-def _thread_limit(n_jobs: int | None) -> Any:
-    """Cap BLAS and OpenMP pools (scikit-learn, SciPy, boosters) at ``n_jobs`` threads.
+def _thread_limit(n_jobs: int | None, blas: int | None = None) -> Any:
+    """Cap BLAS and OpenMP pools (scikit-learn, SciPy, boosters) at ``n_jobs`` threads,
+    the BLAS pool at ``blas`` when that is smaller.
 
     Finding the pools means reading every loaded shared library (milliseconds), which a
     one-row prediction cannot afford on every call: the controller is kept and rebuilt
@@ -107,7 +108,10 @@ def _thread_limit(n_jobs: int | None) -> Any:
 
     if not _CONTROLLER or _CONTROLLER[0] != len(sys.modules):
         _CONTROLLER[:] = [len(sys.modules), ThreadpoolController()]
-    return _CONTROLLER[1].limit(limits=max(1, int(n_jobs or 1)))
+    n = max(1, int(n_jobs or 1))
+    if blas is None or blas >= n:
+        return _CONTROLLER[1].limit(limits=n)
+    return _CONTROLLER[1].limit(limits={"blas": max(1, blas), "openmp": n})
 
 
 def _rows(X: Any, index: np.ndarray) -> Any:
@@ -124,6 +128,10 @@ class TabularEstimator(BaseEstimator, ABC):
     ``feature_roles`` (prepared column -> role), ``seed``, ``n_jobs`` and ``deadline``
     (a ``time.monotonic()`` value after which iterative learners stop growing).
     """
+
+    #: threads of the BLAS pool while fitting and predicting (``None``: ``n_jobs``). A
+    #: learner whose BLAS calls are vector operations sets 1: threads only cost it time.
+    blas_threads: int | None = None
 
     # ---- each family implements these --------------------------------------------------------------
     @abstractmethod
@@ -159,7 +167,7 @@ class TabularEstimator(BaseEstimator, ABC):
         return self.task != "regression"
 
     def fit(self, X: Any, y: Any) -> TabularEstimator:
-        with _thread_limit(self.n_jobs):
+        with _thread_limit(self.n_jobs, self.blas_threads):
             return self._fit(X, y)
 
     def _fit(self, X: Any, y: Any) -> TabularEstimator:
@@ -200,7 +208,7 @@ class TabularEstimator(BaseEstimator, ABC):
         if self.constant_ is not None:
             out[:, self.constant_] = 1.0
             return out
-        with _thread_limit(self.n_jobs):
+        with _thread_limit(self.n_jobs, self.blas_threads):
             p = np.asarray(self._predict_learner(self.preprocessor_.transform(X)), dtype=float)
         if p.ndim == 1:
             p = np.column_stack([1 - p, p])
@@ -213,7 +221,7 @@ class TabularEstimator(BaseEstimator, ABC):
         self._check_fitted()
         if self._is_classification:
             return np.argmax(self.predict_proba(X), axis=1)
-        with _thread_limit(self.n_jobs):
+        with _thread_limit(self.n_jobs, self.blas_threads):
             pred = self._predict_learner(self.preprocessor_.transform(X))
         return np.asarray(pred, dtype=float).reshape(-1)
 

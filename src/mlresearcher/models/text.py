@@ -92,6 +92,7 @@ class _Corpus:
         self.terms = np.empty(0, dtype=object)
         self.matrix = sparse.csr_matrix((0, 0), dtype=np.int32)
         self.full = False
+        self._term_index: pd.Index | None = None
         self._lock = threading.Lock()
 
     def counts(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray] | None:
@@ -104,6 +105,14 @@ class _Corpus:
             matrix, terms, rows = self.matrix, self.terms, self.rows
         idx = np.fromiter((rows[d] for d in docs), dtype=np.int64, count=len(docs))
         return matrix[idx], terms
+
+    def term_index(self, n_terms: int) -> pd.Index:
+        """The first ``n_terms`` terms as an index (term -> column), kept while it lasts."""
+        with self._lock:
+            index = self._term_index
+            if index is None or len(index) != n_terms:
+                index = self._term_index = pd.Index(self.terms[:n_terms])
+            return index
 
     def _add(self, docs: list[str]) -> bool:
         if self.full:
@@ -284,22 +293,19 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         if not len(self.vocabulary_):
             return self._finish(docs, None)
         counts, terms, corpus = _counts(docs, self.ngram_max)
-        column = np.full(len(terms), -1, dtype=np.int64)
         if corpus is not None:  # the corpus' terms are many: look up the vocabulary's
-            for i, term in enumerate(self.vocabulary_):
-                k = corpus.term_ids.get(term)
-                if k is not None and k < len(terms):  # terms added since are not in counts
-                    column[k] = i
+            ids = corpus.term_index(len(terms)).get_indexer(self.vocabulary_)
+            column = np.full(len(terms), -1, dtype=np.int64)
+            found = ids >= 0
+            column[ids[found]] = np.flatnonzero(found)
         else:
-            index = self._vocabulary_index()
-            for j, term in enumerate(terms):
-                column[j] = index.get(term, -1)
+            column = self._vocabulary_index().get_indexer(terms).astype(np.int64)
         kept = _project(counts, column, len(self.vocabulary_))
         return self._finish(docs, _tfidf(kept, self.idf_))
 
-    def _vocabulary_index(self) -> dict[str, int]:
+    def _vocabulary_index(self) -> pd.Index:
         if getattr(self, "_index", None) is None:
-            self._index = {t: i for i, t in enumerate(self.vocabulary_)}
+            self._index = pd.Index(self.vocabulary_)
         return self._index
 
     def __getstate__(self) -> dict[str, Any]:
