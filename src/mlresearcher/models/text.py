@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -39,15 +40,26 @@ TEXT_SVD_COMPONENTS = 32
 CORPUS_MAX_COUNTS = 30_000_000
 
 _ANALYZERS: dict[int, Callable[[str], list[str]]] = {}
+_TOKENS: list[Callable[[str], list[str]]] = []
 
 
 def analyzer(ngram_max: int) -> Callable[[str], list[str]]:
     """scikit-learn's word analyser: lower case, accents stripped, tokens of 2+ word
-    characters, then the 1..``ngram_max``-grams joined by a space."""
+    characters, then the 1..``ngram_max``-grams joined by a space (the reference that
+    :func:`count_terms` reproduces)."""
     if ngram_max not in _ANALYZERS:
         vec = CountVectorizer(ngram_range=(1, ngram_max), strip_accents="unicode")
         _ANALYZERS[ngram_max] = vec.build_analyzer()
     return _ANALYZERS[ngram_max]
+
+
+def _tokens() -> Callable[[str], list[str]]:
+    """A document's tokens (the analyser's 1-grams)."""
+    if not _TOKENS:
+        vec = CountVectorizer(strip_accents="unicode")
+        preprocess, tokenize = vec.build_preprocessor(), vec.build_tokenizer()
+        _TOKENS.append(lambda doc: tokenize(preprocess(doc)))
+    return _TOKENS[0]
 
 
 def documents(x: Any) -> list[str]:
@@ -59,24 +71,46 @@ def documents(x: Any) -> list[str]:
 
 
 def count_terms(docs: Sequence[str], ngram_max: int) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Term counts of ``docs``: a canonical CSR matrix (documents x terms) and the term of
-    each column (object array, in order of first appearance)."""
-    analyze = analyzer(ngram_max)
-    lengths = np.empty(len(docs), dtype=np.int64)
-    tokens: list[str] = []
-    for i, doc in enumerate(docs):
-        terms = analyze(doc)
-        lengths[i] = len(terms)
-        tokens += terms
-    # hashing the terms in C (pandas) rather than a Python dict lookup per term
-    codes, uniques = pd.factorize(np.asarray(tokens, dtype=object))
-    rows = np.repeat(np.arange(len(docs)), lengths)
+    """Term counts of ``docs`` (those of :func:`analyzer`): a canonical CSR matrix
+    (documents x terms) and the term of each column (object array).
+
+    Only tokenising is done per document in Python. The n-grams are runs of consecutive
+    token codes, numbered by hashing integer pairs in pandas, and each distinct n-gram's
+    text is joined once, not once per occurrence."""
+    tokenize = _tokens()
+    per_doc = [tokenize(doc) for doc in docs]
+    lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
+    flat = np.asarray(list(chain.from_iterable(per_doc)), dtype=object)
+    codes, uniques = pd.factorize(flat)
+    codes = codes.astype(np.int64)
+    doc_of = np.repeat(np.arange(len(docs)), lengths)
+    term_codes, term_docs, terms = [codes], [doc_of], [np.asarray(uniques, dtype=object)]
+    n_terms = len(uniques)
+    gram = codes  # codes of the n-grams starting at each position (n = 1 here)
+    for n in range(2, ngram_max + 1):
+        start = np.flatnonzero(doc_of[: len(doc_of) - n + 1] == doc_of[n - 1 :])
+        gram, kinds = pd.factorize(gram[start] * len(uniques) + codes[start + n - 1])
+        gram = gram.astype(np.int64)
+        first = np.empty(len(kinds), dtype=np.int64)
+        first[gram[::-1]] = start[::-1]  # where each distinct n-gram first occurs
+        words = [flat[first + k] for k in range(n)]
+        terms.append(np.asarray([" ".join(w) for w in zip(*words, strict=True)], dtype=object))
+        term_codes.append(gram + n_terms)
+        term_docs.append(doc_of[start])
+        n_terms += len(kinds)
+        # the next size extends these n-grams, so index them by position again
+        codes_at = np.full(len(codes), -1, dtype=np.int64)
+        codes_at[start] = gram
+        gram = codes_at
     counts = sparse.csr_matrix(
-        (np.ones(len(codes), dtype=np.int32), (rows, codes)),
-        shape=(len(docs), len(uniques)),
+        (
+            np.ones(sum(len(c) for c in term_codes), dtype=np.int32),
+            (np.concatenate(term_docs), np.concatenate(term_codes)),
+        ),
+        shape=(len(docs), n_terms),
     )
     counts.sum_duplicates()
-    return counts, np.asarray(uniques, dtype=object)
+    return counts, np.concatenate(terms)
 
 
 class _Corpus:
@@ -87,8 +121,6 @@ class _Corpus:
     def __init__(self, ngram_max: int) -> None:
         self.ngram_max = ngram_max
         self.rows: dict[str, int] = {}
-        self.term_ids: dict[str, int] = {}
-        self._terms: list[str] = []
         self.terms = np.empty(0, dtype=object)
         self.matrix = sparse.csr_matrix((0, 0), dtype=np.int32)
         self.full = False
@@ -111,7 +143,7 @@ class _Corpus:
         with self._lock:
             index = self._term_index
             if index is None or len(index) != n_terms:
-                index = self._term_index = pd.Index(self.terms[:n_terms])
+                index = self._term_index = pd.Index(self.terms[:n_terms], dtype=object)
             return index
 
     def _add(self, docs: list[str]) -> bool:
@@ -121,24 +153,25 @@ class _Corpus:
         if self.matrix.nnz + counts.nnz > CORPUS_MAX_COUNTS:
             self.full = True
             return False
-        ids = np.empty(len(terms), dtype=np.int64)
-        for j, term in enumerate(terms):
-            k = self.term_ids.get(term)
-            if k is None:
-                k = self.term_ids[term] = len(self._terms)
-                self._terms.append(term)
-            ids[j] = k
-        n_terms = len(self._terms)
+        # known terms keep their column; new ones are numbered after the last
+        ids = (
+            pd.Index(self.terms, dtype=object).get_indexer(terms)
+            if len(self.terms)
+            else np.full(len(terms), -1)
+        )
+        fresh = np.flatnonzero(ids < 0)
+        ids[fresh] = len(self.terms) + np.arange(len(fresh))
+        self.terms = np.concatenate([self.terms, terms[fresh]])
+        n_terms = len(self.terms)
+        # the rows' indices stay unsorted: every use re-indexes them (see _project)
         new = sparse.csr_matrix(
             (counts.data, ids[counts.indices], counts.indptr), shape=(len(docs), n_terms)
         )
-        new.sort_indices()
         old = self.matrix
         old = sparse.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], n_terms))
         first = old.shape[0]
         self.matrix = sparse.vstack([old, new], format="csr")
         self.rows.update((d, first + i) for i, d in enumerate(docs))
-        self.terms = np.asarray(self._terms, dtype=object)
         return True
 
 
@@ -305,7 +338,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def _vocabulary_index(self) -> pd.Index:
         if getattr(self, "_index", None) is None:
-            self._index = pd.Index(self.vocabulary_)
+            self._index = pd.Index(self.vocabulary_, dtype=object)
         return self._index
 
     def __getstate__(self) -> dict[str, Any]:
