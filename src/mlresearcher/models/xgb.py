@@ -144,9 +144,15 @@ class XGBoostModel(TabularEstimator):
         else:
             self.n_iterations_ = int(self.booster_.num_boosted_rounds())
         self.stopped_by_deadline_ = deadline_passed(self.deadline)
+        # predictions take the caller's OpenMP thread limit (see _thread_limit): a few rows
+        # on one thread, not a team of n_jobs threads per call
+        self.booster_.set_param({"nthread": 0})
 
     def _predict_learner(self, Xt: Any) -> np.ndarray:
-        p = self.booster_.predict(self._dmatrix(Xt), iteration_range=(0, self.n_iterations_))
+        # straight from the array (the booster keeps the feature types): no DMatrix per call
+        p = self.booster_.inplace_predict(
+            np.asarray(Xt, dtype=np.float32), iteration_range=(0, self.n_iterations_)
+        )
         return np.asarray(p, dtype=float)
 
 
