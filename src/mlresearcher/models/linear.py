@@ -20,7 +20,8 @@ class LinearModel(TabularEstimator):
     """Logistic regression (``C``) or ridge regression (``alpha``) on scaled features."""
 
     # L-BFGS works on coefficient vectors, where BLAS threads only add wake-ups: one
-    # thread fits gss_happiness (17k rows, 3 classes) 2.5-3.5x faster than two
+    # thread fits gss_happiness (17k rows, 3 classes) 2.5-3.7x faster than two
+    # (benchmarks/automl/linear_threads.py)
     blas_threads = 1
 
     def __init__(
