@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pickle
 import threading
+from collections import Counter
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from mlresearcher.models import text
 from mlresearcher.models.text import TextFeatures, text_corpus
@@ -21,6 +22,24 @@ def reviews() -> list[str]:
     docs[5] = None  # a missing document becomes ""
     docs[7] = docs[8]  # a repeated one
     return docs
+
+
+def _analyser(ngram_max: int):
+    """scikit-learn's word analyser, the reference for our counts."""
+    return CountVectorizer(ngram_range=(1, ngram_max), strip_accents="unicode").build_analyzer()
+
+
+@pytest.mark.parametrize("ngram_max", [1, 2, 3])
+def test_counts_are_those_of_scikit_learns_analyser(reviews, ngram_max):
+    docs = [d or "" for d in reviews[:400]]
+    docs += ["", "a", "one", "two words", "x yy zz", "Ünïcödé café CAFÉ", "aa bb aa bb aa"]
+    counts, terms = text.count_terms(docs, ngram_max)
+    assert len(set(terms)) == len(terms) == counts.shape[1]
+    analyse = _analyser(ngram_max)
+    for i, doc in enumerate(docs):
+        row = counts.getrow(i)
+        got = {terms[j]: int(v) for j, v in zip(row.indices, row.data, strict=True)}
+        assert got == dict(Counter(analyse(doc))), doc[:60]
 
 
 def _same(a, b) -> None:
@@ -67,7 +86,7 @@ def test_kept_terms_depend_on_the_training_rows_alone(reviews):
     assert list(a.vocabulary_) == list(b.vocabulary_)
     seen_in_train = set()
     for doc in train:
-        seen_in_train.update(text.analyzer(2)(doc or ""))
+        seen_in_train.update(_analyser(2)(doc or ""))
     with text_corpus():
         TextFeatures(svd_components=None, ngram_max=2).fit(valid)  # the corpus holds them
         c = TextFeatures(svd_components=None, ngram_max=2, max_features=500).fit(train)
@@ -160,3 +179,30 @@ def test_documents_without_terms_yield_no_columns():
     out = feats.fit_transform(["a", None, "!"])
     assert out.shape == (3, 0)
     assert feats.transform(["some words here"]).shape == (1, 0)
+
+
+def test_a_run_counts_each_document_once_per_ngram_size(monkeypatch):
+    """Folds, trials and the refit of a run all read one count of each document."""
+    from mlresearcher import AutoModel
+
+    df, entry = load_dataset("food_review_sentiment", n=400, seed=1)
+    analysed: dict[int, list[str]] = {}
+    count_terms = text.count_terms
+
+    def counting(docs, ngram_max):
+        analysed.setdefault(ngram_max, []).extend(docs)
+        return count_terms(docs, ngram_max)
+
+    monkeypatch.setattr(text, "count_terms", counting)
+    model = AutoModel(max_trials=3, families=["linear", "lightgbm"], folds=3, repeats=1)
+    model.fit(df.drop(columns=[entry["target"]]), df[entry["target"]])
+    distinct = {d if isinstance(d, str) else "" for d in df["review"]}
+    assert set(analysed) == {1, 2}  # SVD text for LightGBM, 1-2-grams for linear
+    for docs in analysed.values():
+        assert len(docs) == len(set(docs)) == len(distinct)
+    assert text._corpora is None
+    before = len(analysed[2])
+    model.predict_proba(df.drop(columns=[entry["target"]]).head(20))
+    linear = sum(len(m.predicting) for m in model.predictor_.members if m.family == "linear")
+    assert linear >= 1
+    assert len(analysed[2]) == before + 20 * linear  # predictions count afresh, outside a run

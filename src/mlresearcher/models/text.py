@@ -39,22 +39,12 @@ TEXT_SVD_COMPONENTS = 32
 #: the cache stops taking documents beyond this many stored counts (about 12 bytes each)
 CORPUS_MAX_COUNTS = 30_000_000
 
-_ANALYZERS: dict[int, Callable[[str], list[str]]] = {}
 _TOKENS: list[Callable[[str], list[str]]] = []
 
 
-def analyzer(ngram_max: int) -> Callable[[str], list[str]]:
-    """scikit-learn's word analyser: lower case, accents stripped, tokens of 2+ word
-    characters, then the 1..``ngram_max``-grams joined by a space (the reference that
-    :func:`count_terms` reproduces)."""
-    if ngram_max not in _ANALYZERS:
-        vec = CountVectorizer(ngram_range=(1, ngram_max), strip_accents="unicode")
-        _ANALYZERS[ngram_max] = vec.build_analyzer()
-    return _ANALYZERS[ngram_max]
-
-
 def _tokens() -> Callable[[str], list[str]]:
-    """A document's tokens (the analyser's 1-grams)."""
+    """A document's tokens as scikit-learn's word analyser makes them: lower case, accents
+    stripped, runs of 2+ word characters."""
     if not _TOKENS:
         vec = CountVectorizer(strip_accents="unicode")
         preprocess, tokenize = vec.build_preprocessor(), vec.build_tokenizer()
@@ -71,8 +61,9 @@ def documents(x: Any) -> list[str]:
 
 
 def count_terms(docs: Sequence[str], ngram_max: int) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Term counts of ``docs`` (those of :func:`analyzer`): a canonical CSR matrix
-    (documents x terms) and the term of each column (object array).
+    """Term counts of ``docs``, those of scikit-learn's word analyser with ``ngram_range=(1,
+    ngram_max)``: a canonical CSR matrix (documents x terms) and the term of each column
+    (object array); n-grams are tokens joined by a space.
 
     Only tokenising is done per document in Python. The n-grams are runs of consecutive
     token codes, numbered by hashing integer pairs in pandas, and each distinct n-gram's
@@ -384,7 +375,6 @@ __all__ = [
     "TEXT_MAX_FEATURES",
     "TEXT_SVD_COMPONENTS",
     "TextFeatures",
-    "analyzer",
     "count_terms",
     "documents",
     "text_corpus",
