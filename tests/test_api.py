@@ -106,3 +106,28 @@ def test_group_and_time_protocols_end_to_end():
     assert mt.protocol_["kind"] == "time_split"
     oof_rows = mt.leaderboard().iloc[0]["n_folds"]
     assert oof_rows == 5
+
+
+def test_prediction_frames_are_checked_on_the_quick_path_too(credit):
+    """A frame with the columns of fit takes the quick checks; what they let through
+    predicts like the general path, and what they reject gets the usual messages."""
+    X, y = credit
+    m = AutoModel(time_limit=None, max_trials=1, families=("linear",)).fit(X, y)
+    rows = X.head(3)
+    assert m._same_columns(rows) is rows
+    with pytest.warns(UserWarning, match="valid feature names"):
+        expected = m.predict_proba(rows.to_numpy(dtype=object))  # the general path
+    np.testing.assert_array_equal(m.predict_proba(rows), expected)
+    with pytest.raises(UserError, match="Complex data not supported"):
+        m.predict_proba(rows.assign(**{X.columns[0]: rows.iloc[:, 0] + 1j}))
+    with pytest.raises(UserError, match="minimum of 1 is required"):
+        m.predict_proba(rows.iloc[:0])
+    with pytest.raises(UserError, match="feature names should match"):
+        m.predict_proba(rows[list(X.columns[::-1])])
+    # fitted again on other column names: the quick check follows the new names
+    renamed = X.rename(columns={c: f"{c}_v2" for c in X.columns})
+    m.fit(renamed, y)
+    assert m._same_columns(rows) is None
+    with pytest.raises(UserError, match="feature names should match"):
+        m.predict_proba(rows)
+    assert m.predict_proba(renamed.head(3)).shape == (3, 2)

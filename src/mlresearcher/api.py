@@ -22,7 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlresearcher import __version__
-from mlresearcher.data.io import to_frame
+from mlresearcher.data.io import column_arrays, to_frame
 from mlresearcher.data.task import MIN_ROWS, normalize_task
 from mlresearcher.errors import ConfigError, DataError, NotFittedError, RunNotFoundError
 
@@ -216,6 +216,10 @@ class AutoModel(BaseEstimator):
         one-line :class:`DataError`. ``reset=True`` (``fit``) records ``n_features_in_`` and
         ``feature_names_in_``; otherwise ``X`` must match them.
         """
+        if not reset and isinstance(X, pd.DataFrame):
+            same = self._same_columns(X)
+            if same is not None:
+                return same
         if X is None:
             raise DataError("X is None; pass the feature table")
         if hasattr(X, "toarray") or hasattr(X, "tocsr"):
@@ -275,6 +279,28 @@ class AutoModel(BaseEstimator):
             raise DataError("Complex data not supported; pass real-valued features")
         return df
 
+    def _same_columns(self, df: pd.DataFrame) -> pd.DataFrame | None:
+        """``df`` when it is a frame to predict on with exactly the columns of fit, in
+        order, at least one row and no complex numbers: the common case, checked without
+        the general path's per-column pandas calls (which cost more than predicting one
+        row). ``None`` sends every other frame through the general checks and messages."""
+        names_in = self.__dict__.get("feature_names_in_")
+        if names_in is None:
+            return None
+        cached = self.__dict__.get("_names_in")
+        if cached is None or cached[0] is not names_in:  # first call, or fitted anew
+            cached = self.__dict__["_names_in"] = (names_in, [str(c) for c in names_in])
+        names = cached[1]
+        columns = list(df.columns)
+        if (
+            len(df) == 0
+            or columns != names
+            or not all(type(c) is str for c in columns)
+            or any(a.dtype.kind == "c" for a in column_arrays(df))
+        ):
+            return None
+        return df
+
     @staticmethod
     def _target(y: Any, n: int) -> pd.Series:
         if isinstance(y, pd.DataFrame):
@@ -310,6 +336,8 @@ class AutoModel(BaseEstimator):
 
     # predicting ------------------------------------------------------------------------------------
     def _check(self) -> None:
+        if "predictor_" in self.__dict__:  # fitted: what check_is_fitted finds, sooner
+            return
         try:
             check_is_fitted(self, "predictor_")
         except Exception as e:
@@ -391,6 +419,7 @@ class AutoModel(BaseEstimator):
         # data kept for report() is not saved.
         state = dict(super().__getstate__(), _mlresearcher_version=__version__)
         state.pop("_analysis_inputs", None)
+        state.pop("_names_in", None)  # derived from feature_names_in_ on first use
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -137,3 +137,34 @@ def test_a_few_rows_are_prepared_exactly_as_in_a_large_batch():
                 assert list(got) == list(expected), (c, i)
             else:
                 np.testing.assert_array_equal(got, expected, err_msg=f"{c} row {i}")
+
+
+def test_a_few_rows_without_pandas_internals_are_prepared_alike(monkeypatch):
+    """The column arrays come from pandas' internal iterator; without it (another pandas)
+    the public route gives the same prepared values."""
+    from mlresearcher.data.io import column_arrays
+    from mlresearcher.data.schema import prepare_arrays
+
+    df = pd.DataFrame(
+        {
+            "f": [1.5, np.nan, np.inf],
+            "i": [1, 2, 3],
+            "nullable": pd.array([1, None, 3], "Int64"),
+            "s": pd.Series(["a", None, "b"], dtype="str"),
+            "cat": pd.Categorical(["x", "y", None]),
+            "y": [0, 1, 0],
+        }
+    )
+    schema = build_schema(df, infer_roles(df.drop(columns="y"))[0])
+    inside = prepare_arrays(df, schema)
+    arrays = column_arrays(df)
+    monkeypatch.delattr(pd.DataFrame, "_iter_column_arrays")
+    public = column_arrays(df)
+    assert [type(a) for a in public] == [type(a) for a in arrays]
+    for a, b in zip(arrays, public, strict=True):
+        assert list(pd.isna(a)) == list(pd.isna(b))
+    outside = prepare_arrays(df, schema)
+    assert list(inside) == list(outside)
+    for c, v in inside.items():
+        assert outside[c].dtype == v.dtype, c
+        assert [str(x) for x in outside[c]] == [str(x) for x in v], c

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mlresearcher.data.compact import categorical_from_codes, float32_if_exact
+from mlresearcher.data.io import column_arrays
 from mlresearcher.errors import DataError
 from mlresearcher.findings import Finding
 
@@ -158,10 +159,11 @@ def _string_array(s: pd.Series) -> np.ndarray:
 FEW_ROWS = 64
 
 
-def _few_strings(s: pd.Series) -> np.ndarray:
+def _few_strings(s: pd.Series | np.ndarray | Any) -> np.ndarray:
     """:func:`_string_array` for a few rows: each value on its own, which for a handful of
-    rows costs less than finding the distinct ones (the same strings either way)."""
-    values = s.to_numpy(dtype=object)
+    rows costs less than finding the distinct ones (the same strings either way). ``s``
+    may also be the column's array (NumPy or pandas extension array)."""
+    values = s.to_numpy(dtype=object) if hasattr(s, "to_numpy") else np.asarray(s, dtype=object)
     missing = pd.isna(values)
     return np.array(
         [None if m else _as_str(v) for v, m in zip(values, missing, strict=True)], dtype=object
@@ -323,7 +325,9 @@ def prepare_arrays(df: pd.DataFrame, schema: Schema, *, compact: bool = False) -
     ignored.
     """
     needed = schema.input_columns
-    missing = [c for c in needed if c not in df.columns]
+    names = list(df.columns)
+    present = set(names)
+    missing = [c for c in needed if c not in present]
     if missing:
         raise DataError(
             f"the data lacks {len(missing)} column(s) the model was trained on: "
@@ -332,19 +336,29 @@ def prepare_arrays(df: pd.DataFrame, schema: Schema, *, compact: bool = False) -
     out: dict[str, Any] = {}
     roles = {c.name: c.role for c in schema.columns}
     few = len(df) <= FEW_ROWS and not compact
+    # a few rows (a prediction request): each column's array, not a Series per column
+    source: Any = dict(zip(names, column_arrays(df), strict=True)) if few else df
+    if few and len(present) < len(names):
+        source = df  # duplicate names: df[name] says which one is meant (or fails)
     for name in needed:
-        s = df[name]
+        s = source[name]
         role = roles[name]
         if role == "numeric" and s.dtype.kind in "fiu":
             # numbers already: the same floats as the general path, without its per-call cost
             if isinstance(s.dtype, np.dtype):  # NumPy storage: no missing marker to convert
-                v = np.array(s.to_numpy(), dtype=np.float64)
+                v = np.array(s, dtype=np.float64)
             else:  # pandas' nullable numbers: NA becomes NaN
                 v = s.to_numpy(dtype="float64", na_value=np.nan, copy=True)
             if s.dtype.kind == "f":
                 v[~np.isfinite(v)] = np.nan
             out[name] = float32_if_exact(v) if compact else v
-        elif role == "numeric":
+            continue
+        if few and role in ("categorical", "high_cardinality", "text"):
+            out[name] = _few_strings(s)
+            continue
+        if not isinstance(s, pd.Series):  # the general rules below read a Series
+            s = pd.Series(s, copy=False, name=name)
+        if role == "numeric":
             if pd.api.types.is_bool_dtype(s) or s.dtype == object:
                 s = pd.to_numeric(s.map(_bool_or_number), errors="coerce")
             v = pd.to_numeric(s, errors="coerce").to_numpy(
@@ -355,7 +369,7 @@ def prepare_arrays(df: pd.DataFrame, schema: Schema, *, compact: bool = False) -
         elif role in ("categorical", "high_cardinality") and compact:
             out[name] = categorical_from_codes(*string_codes(s))
         elif role in ("categorical", "high_cardinality", "text"):
-            out[name] = _few_strings(s) if few else _string_array(s)
+            out[name] = _string_array(s)
         elif role == "datetime":
             d = _parse_datetime(s)
             for p in schema.datetime_parts[name]:

@@ -35,6 +35,7 @@ order, so the result does not depend on which thread finishes first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Callable
@@ -103,6 +104,71 @@ class _LightGBMRow:
         handle = getattr(self, "handle", None)
         if handle is not None and handle.value:
             self._lib.LGBM_FastConfigFree(handle)
+
+
+class _XGBoostRows:
+    """XGBoost's in-place prediction from a dense float32 matrix, called straight through
+    its C API (``XGBoosterPredictFromDense``) on a one-thread copy of the booster.
+
+    ``Booster.inplace_predict`` rebuilds its JSON arguments, inspects the input for every
+    data library it knows and checks the feature count on each call: more than the trees
+    cost for a few rows. The arguments here are the ones it passes (made once), so the same
+    predict code runs and the values are the same. The copy carries ``nthread=1``: the
+    compiled ensemble predicts each model on one thread, and the caller's own booster keeps
+    its setting.
+    """
+
+    def __init__(self, booster: Any, num_iteration: int):
+        import ctypes
+        import json
+
+        from xgboost.core import _LIB, _check_call, c_bst_ulong
+
+        self._lib, self._check, self._ct, self._ulong = _LIB, _check_call, ctypes, c_bst_ulong
+        self.booster = booster.copy()  # keeps its handle alive; the original is untouched
+        self.booster.set_param({"nthread": 1})
+        self.width = int(self.booster.num_features())
+        args = {  # Booster.inplace_predict's own arguments for these options
+            "type": 0,
+            "training": False,
+            "iteration_begin": 0,
+            "iteration_end": int(num_iteration),
+            "missing": float("nan"),
+            "strict_shape": False,
+            "cache_id": 0,
+        }
+        self.args = json.dumps(args).encode()
+        self.no_proxy = ctypes.c_void_p()
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        ct = self._ct
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.width:
+            raise ValueError(f"expected {self.width} columns, got shape {X.shape}")
+        data, (rows, cols) = X.__array_interface__["data"][0], X.shape
+        interface = (
+            f'{{"data": [{data}, true], "strides": null, "descr": [["", "<f4"]], '
+            f'"typestr": "<f4", "shape": [{rows}, {cols}], "version": 3}}'
+        ).encode()
+        shape = ct.POINTER(self._ulong)()
+        dims = self._ulong()
+        preds = ct.POINTER(ct.c_float)()
+        self._check(
+            self._lib.XGBoosterPredictFromDense(
+                self.booster.handle,
+                interface,
+                self.args,
+                self.no_proxy,
+                ct.byref(shape),
+                ct.byref(dims),
+                ct.byref(preds),
+            )
+        )
+        out_shape = tuple(int(shape[i]) for i in range(dims.value))
+        size = int(np.prod(out_shape)) if out_shape else 0
+        # the values live in the booster's buffer until its next call: copy them out
+        values = np.ctypeslib.as_array(preds, shape=(size,)).copy() if size else np.empty(0)
+        return np.asarray(values.reshape(out_shape), dtype=float)
 
 
 def _descend(
@@ -259,10 +325,15 @@ class _ForestTrees:
         return total / len(self.roots)
 
 
-def _missing_level() -> str:
-    from mlresearcher.models.preprocess import MISSING_LEVEL
+_MISSING: list[str] = []
 
-    return MISSING_LEVEL
+
+def _missing_level() -> str:
+    if not _MISSING:  # imported on first use; kept, since one row calls this per model
+        from mlresearcher.models.preprocess import MISSING_LEVEL
+
+        _MISSING.append(MISSING_LEVEL)
+    return _MISSING[0]
 
 
 def _level_string(v: Any, missing: str) -> str:
@@ -293,6 +364,12 @@ class CompiledModel:
                 self.row_predict = _LightGBMRow(booster, estimator.n_iterations_, width)
             except Exception:  # an older LightGBM without the API: the regular predict
                 self.row_predict = None
+        self.rows_predict: Any = None  # any number of rows, on one thread
+        if width and type(booster).__module__.startswith("xgboost"):
+            try:
+                self.rows_predict = _XGBoostRows(booster, estimator.n_iterations_)
+            except Exception:  # another XGBoost: the regular predict
+                self.rows_predict = None
         learner = getattr(estimator, "learner_", None)
         walker = {
             "HistGradientBoostingClassifier": _HistGBTrees,
@@ -329,6 +406,16 @@ class CompiledModel:
                 )
             except Exception:  # another CatBoost: each fold model makes its own Pool
                 self.pool_args = self.share_key = None
+
+    def threads_free(self, n: int) -> bool:
+        """Whether predicting ``n`` rows starts no thread pool that a thread limit governs:
+        LightGBM's single-row API (one thread), the NumPy tree walks and learners, CatBoost
+        (its own pool, which such a limit does not reach)."""
+        if self.pool_args is not None or self.rows_predict is not None:
+            return True
+        if n == 1 and self.row_predict is not None:
+            return True
+        return n <= TREE_WALK_ROWS and self.small_predict is not None
 
     def matrix(self, prepared: dict[str, np.ndarray], n: int, factorized: dict) -> np.ndarray:
         """The learner's input: float64, or an object matrix when it takes strings."""
@@ -382,6 +469,8 @@ class CompiledModel:
             p = self.row_predict(Xt[0])
         elif n <= TREE_WALK_ROWS and self.small_predict is not None:
             p = self.small_predict(Xt)
+        elif self.rows_predict is not None:
+            p = self.rows_predict(Xt)
         else:
             p = est._predict_learner(Xt)
         if task == "regression":
@@ -461,6 +550,10 @@ class BlockModel(CompiledModel):
         self.fast = [_fast_transform(trans, cols) for trans, cols, _ in blocks]
         self.fast_after = [_fast_transform(step, None) for step in self.after]
         self.small_predict = _linear_learner(estimator) or _knn_learner(estimator)
+
+    def threads_free(self, n: int) -> bool:
+        # scikit-learn's own transform for a block may use a thread pool
+        return all(f is not None for f in self.fast + self.fast_after) and super().threads_free(n)
 
     def matrix(self, prepared: dict[str, np.ndarray], n: int, factorized: dict) -> np.ndarray:
         with warnings.catch_warnings():
@@ -760,7 +853,6 @@ def _linear_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None
     coef, intercept = learner.coef_, learner.intercept_
     if isinstance(learner, LogisticRegression):
         from scipy.special import expit
-        from sklearn.utils.extmath import softmax
 
         binary = len(learner.classes_) <= 2
 
@@ -769,7 +861,11 @@ def _linear_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None
             if binary:
                 p = expit(scores.reshape(-1))
                 return np.stack([1 - p, p], axis=1)
-            return softmax(scores, copy=False)
+            # scikit-learn's softmax, step by step, without its array-namespace dispatch
+            scores -= scores.max(axis=1).reshape((-1, 1))
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=1).reshape((-1, 1))
+            return scores
 
     else:
         y_scale, y_mean = estimator.y_scale_, estimator.y_mean_
@@ -1006,13 +1102,14 @@ class CompiledEnsemble:
             return compiled.scores(part, m, self.task, self.k, codes)
 
         items = [item for _, models in self.members for item in models]
-        cpus = os.cpu_count() or 1
         # a small call runs on one thread (an OpenMP team per tree costs more than the
         # tree); a batch is cut into one block of rows per core, and every fold model
         # predicts every block in a thread of its own: equal tasks, so the cores finish
         # together (rows are predicted independently, so the numbers do not change)
-        threads = cpus if n >= PARALLEL_ROWS else 1
-        with warnings.catch_warnings(), _thread_limit(1):
+        threads = (os.cpu_count() or 1) if n >= PARALLEL_ROWS else 1
+        # setting the limit costs more than a one-row call of a model that needs none
+        free = threads == 1 and all(c is not None and c.threads_free(n) for _, c in items)
+        with warnings.catch_warnings(), contextlib.nullcontext() if free else _thread_limit(1):
             warnings.simplefilter("ignore")
             if threads > 1:
                 from concurrent.futures import ThreadPoolExecutor

@@ -97,6 +97,12 @@ def _numpy_layout(weights: dict[str, np.ndarray], arch: dict[str, Any]) -> bool:
 class MLPModel(TabularEstimator):
     """An MLP with embeddings, early stopping and a deadline (``torch`` needed to fit)."""
 
+    # The few-row NumPy forward pass runs on one BLAS thread wherever it is called: split
+    # over threads, a float32 matrix product may sum in another order (seen on some CPUs),
+    # and a prediction must not depend on the caller's thread limit. Training runs in
+    # torch's own thread pool, which this setting does not touch.
+    blas_threads = 1
+
     def __init__(
         self,
         *,
