@@ -114,7 +114,7 @@ def test_prediction_frames_are_checked_on_the_quick_path_too(credit):
     X, y = credit
     m = AutoModel(time_limit=None, max_trials=1, families=("linear",)).fit(X, y)
     rows = X.head(3)
-    assert m._same_columns(rows) is rows
+    assert m._quick_columns(rows) is not None
     with pytest.warns(UserWarning, match="valid feature names"):
         expected = m.predict_proba(rows.to_numpy(dtype=object))  # the general path
     np.testing.assert_array_equal(m.predict_proba(rows), expected)
@@ -127,7 +127,7 @@ def test_prediction_frames_are_checked_on_the_quick_path_too(credit):
     # fitted again on other column names: the quick check follows the new names
     renamed = X.rename(columns={c: f"{c}_v2" for c in X.columns})
     m.fit(renamed, y)
-    assert m._same_columns(rows) is None
+    assert m._quick_columns(rows) is None
     with pytest.raises(UserError, match="feature names should match"):
         m.predict_proba(rows)
     assert m.predict_proba(renamed.head(3)).shape == (3, 2)

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlresearcher import __version__
 from mlresearcher.data.io import column_arrays, to_frame
+from mlresearcher.data.schema import FEW_ROWS
 from mlresearcher.data.task import MIN_ROWS, normalize_task
 from mlresearcher.errors import ConfigError, DataError, NotFittedError, RunNotFoundError
 
@@ -216,10 +217,8 @@ class AutoModel(BaseEstimator):
         one-line :class:`DataError`. ``reset=True`` (``fit``) records ``n_features_in_`` and
         ``feature_names_in_``; otherwise ``X`` must match them.
         """
-        if not reset and isinstance(X, pd.DataFrame):
-            same = self._same_columns(X)
-            if same is not None:
-                return same
+        if not reset and isinstance(X, pd.DataFrame) and self._quick_columns(X) is not None:
+            return X
         if X is None:
             raise DataError("X is None; pass the feature table")
         if hasattr(X, "toarray") or hasattr(X, "tocsr"):
@@ -279,27 +278,29 @@ class AutoModel(BaseEstimator):
             raise DataError("Complex data not supported; pass real-valued features")
         return df
 
-    def _same_columns(self, df: pd.DataFrame) -> pd.DataFrame | None:
-        """``df`` when it is a frame to predict on with exactly the columns of fit, in
-        order, at least one row and no complex numbers: the common case, checked without
-        the general path's per-column pandas calls (which cost more than predicting one
-        row). ``None`` sends every other frame through the general checks and messages."""
+    def _quick_columns(self, df: pd.DataFrame) -> dict[str, Any] | None:
+        """The column arrays of ``df`` by name, when it is a frame to predict on with
+        exactly the columns of fit in order, at most ``FEW_ROWS`` rows and no complex
+        numbers: a prediction request, checked without the general path's per-column pandas
+        calls (which cost more than predicting one row). ``None`` sends every other frame
+        through the general checks and their messages."""
         names_in = self.__dict__.get("feature_names_in_")
-        if names_in is None:
+        if names_in is None or not 0 < len(df) <= FEW_ROWS:
             return None
         cached = self.__dict__.get("_names_in")
         if cached is None or cached[0] is not names_in:  # first call, or fitted anew
-            cached = self.__dict__["_names_in"] = (names_in, [str(c) for c in names_in])
-        names = cached[1]
-        columns = list(df.columns)
-        if (
-            len(df) == 0
-            or columns != names
-            or not all(type(c) is str for c in columns)
-            or any(a.dtype.kind == "c" for a in column_arrays(df))
-        ):
+            names = [str(c) for c in names_in]
+            cached = self.__dict__["_names_in"] = [names_in, names, None]
+        columns = df.columns
+        if columns is not cached[2]:  # an index object seen before was checked then
+            names = list(columns)
+            if names != cached[1] or not all(type(c) is str for c in names):
+                return None
+            cached[2] = columns  # an index cannot change: this check holds for good
+        arrays = column_arrays(df)
+        if any(a.dtype.kind == "c" for a in arrays):
             return None
-        return df
+        return dict(zip(cached[1], arrays, strict=True))
 
     @staticmethod
     def _target(y: Any, n: int) -> pd.Series:
@@ -348,6 +349,9 @@ class AutoModel(BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """Class labels (classification) or values (regression) for ``X``."""
         self._check()
+        quick = self._quick_columns(X) if isinstance(X, pd.DataFrame) else None
+        if quick is not None:  # a prediction request: its columns, already checked
+            return self.predictor_.labels(self.predictor_.scores_from_columns(quick, len(X)))
         return self.predictor_.predict(self._frame(X, reset=False))
 
     @available_if(_is_classifier)
@@ -358,6 +362,9 @@ class AutoModel(BaseEstimator):
         ``task="regression"`` and for a model that ``fit`` found to be a regression.
         """
         self._check()
+        quick = self._quick_columns(X) if isinstance(X, pd.DataFrame) else None
+        if quick is not None:  # a prediction request: its columns, already checked
+            return self.predictor_.scores_from_columns(quick, len(X))
         return self.predictor_.predict_proba(self._frame(X, reset=False))
 
     def score(self, X: Any, y: Any) -> float:

@@ -18,7 +18,12 @@ import pandas as pd
 
 from mlresearcher import __version__
 from mlresearcher.data.io import to_frame
-from mlresearcher.data.schema import Schema, prepare_arrays, prepare_features
+from mlresearcher.data.schema import (
+    Schema,
+    prepare_arrays,
+    prepare_column_arrays,
+    prepare_features,
+)
 from mlresearcher.errors import DataError, RunNotFoundError
 from mlresearcher.models.base import predict_scores
 
@@ -107,16 +112,30 @@ class Predictor:
             total = total / total.sum(axis=1, keepdims=True)
         return total
 
+    def scores_from_columns(self, columns: dict[str, Any], n: int) -> np.ndarray:
+        """:meth:`predict_scores` of a frame of at most ``FEW_ROWS`` rows, given as its
+        column arrays by name (a caller that has checked the frame and holds them)."""
+        arrays = prepare_column_arrays(columns, n, self.schema)
+        features = list(self.schema.feature_roles)
+
+        def frame() -> pd.DataFrame:
+            return pd.DataFrame(arrays, index=pd.RangeIndex(n))[features]
+
+        return self.compiled().scores(arrays, n, frame)
+
+    def labels(self, scores: np.ndarray) -> np.ndarray:
+        """Predicted labels (classification) or values (regression) from scores."""
+        if self.task == "regression":
+            return scores
+        return np.asarray(self.classes)[np.argmax(scores, axis=1)]
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_compiled", None)  # native handles; rebuilt on first use after loading
         return state
 
     def predict(self, X: Any) -> np.ndarray:
-        s = self.predict_scores(X)
-        if self.task == "regression":
-            return s
-        return np.asarray(self.classes)[np.argmax(s, axis=1)]
+        return self.labels(self.predict_scores(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         if self.task == "regression":

@@ -324,9 +324,28 @@ def prepare_arrays(df: pd.DataFrame, schema: Schema, *, compact: bool = False) -
     Raises ``DataError`` naming any training column that ``df`` lacks. Extra columns are
     ignored.
     """
-    needed = schema.input_columns
     names = list(df.columns)
-    present = set(names)
+    few = len(df) <= FEW_ROWS and not compact
+    # a few rows (a prediction request): each column's array, not a Series per column
+    source: Any = dict(zip(names, column_arrays(df), strict=True)) if few else df
+    if few and len(source) < len(names):
+        source = df  # duplicate names: df[name] says which one is meant (or fails)
+    return _prepare(source, set(names), len(df), schema, compact=compact)
+
+
+def prepare_column_arrays(columns: dict[str, Any], n: int, schema: Schema) -> dict[str, Any]:
+    """:func:`prepare_arrays` of a frame with at most :data:`FEW_ROWS` rows given as its
+    column arrays by name (see :func:`~mlresearcher.data.io.column_arrays`): the same
+    values, for a caller that already holds the arrays."""
+    if n > FEW_ROWS:
+        raise ValueError(f"{n} rows: prepare_column_arrays takes at most {FEW_ROWS}")
+    return _prepare(columns, columns.keys(), n, schema, compact=False)
+
+
+def _prepare(source: Any, present: Any, n: int, schema: Schema, *, compact: bool) -> dict[str, Any]:
+    """:func:`prepare_arrays` of the columns ``source[name]`` (Series or arrays) of ``n``
+    rows; ``present`` holds the names ``source`` has."""
+    needed = schema.input_columns
     missing = [c for c in needed if c not in present]
     if missing:
         raise DataError(
@@ -335,11 +354,7 @@ def prepare_arrays(df: pd.DataFrame, schema: Schema, *, compact: bool = False) -
         )
     out: dict[str, Any] = {}
     roles = {c.name: c.role for c in schema.columns}
-    few = len(df) <= FEW_ROWS and not compact
-    # a few rows (a prediction request): each column's array, not a Series per column
-    source: Any = dict(zip(names, column_arrays(df), strict=True)) if few else df
-    if few and len(present) < len(names):
-        source = df  # duplicate names: df[name] says which one is meant (or fails)
+    few = n <= FEW_ROWS and not compact
     for name in needed:
         s = source[name]
         role = roles[name]
