@@ -186,6 +186,11 @@ def test_ensemble_selection_keeps_the_fewest_members_among_prefixes_that_score_a
     assert set(sel.weights) >= {2} and len(sel.weights) == 2
     unpruned = np.mean([metric(y[va], ((strong + other) / 2)[0][va]) for _, va in folds])
     assert sel.score <= unpruned * (1 + PARSIMONY)
+    # scores of the quick arithmetic instead of the metric's: the same picks, the same
+    # scores up to rounding
+    quick = select_ensemble(metric, y, {0: strong, 1: twin, 2: other}, folds, exact_scores=False)
+    assert quick.weights == sel.weights and quick.rounds == sel.rounds
+    np.testing.assert_allclose(quick.fold_scores, sel.fold_scores, rtol=1e-12)
 
 
 @pytest.mark.parametrize("share", [None, 1e-6])  # the estimate, then the cap

@@ -455,13 +455,23 @@ class Campaign:
             return
         self._reserve_key = key
         folds = [(self._fold_repeat[i], va) for i, (_, va) in enumerate(self.protocol.folds)]
-        probe = select_ensemble(
-            self.metric, self.y, {t.number: t.oof for t in top}, folds, rounds=REFIT_PROBE_ROUNDS
-        )
+        if len(top) == 1:  # what a selection over one candidate picks
+            likely = {top[0].number}
+        else:  # only the weights are read: the quick arithmetic's scores will do
+            likely = set(
+                select_ensemble(
+                    self.metric,
+                    self.y,
+                    {t.number: t.oof for t in top},
+                    folds,
+                    rounds=REFIT_PROBE_ROUNDS,
+                    exact_scores=False,
+                ).weights
+            )
         need = sum(
             expected_refit_seconds(t.fit_time, len(t.fold_scores), self.protocol.n_splits)
             for t in top
-            if t.number in probe.weights and t.origin != "subsample" and len(t.models) > 1
+            if t.number in likely and t.origin != "subsample" and len(t.models) > 1
         )
         cap = REFIT_SHARE * max(0.0, self._search_end - self._started)
         reserve = min(need, cap)

@@ -100,8 +100,12 @@ def select_ensemble(
     rounds: int = 40,
     deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    exact_scores: bool = True,
 ) -> EnsembleSelection:
-    """Choose weights for ``candidates`` (key -> OOF array) by greedy forward selection."""
+    """Choose weights for ``candidates`` (key -> OOF array) by greedy forward selection.
+
+    ``exact_scores=False`` reports the fold scores of the quick arithmetic (equal up to
+    rounding) instead of the metric's own: for a caller that reads only the weights."""
     keys = list(candidates)
     if not keys:
         raise ValueError("no candidates to ensemble")
@@ -131,5 +135,6 @@ def select_ensemble(
     chosen = picks[:n_picks]
     weights = {k: chosen.count(k) / n_picks for k in dict.fromkeys(chosen)}
     # the reported scores come from the metric itself, not the quick arithmetic
-    best_scores = fold_scores(metric, y, sum(candidates[k] for k in chosen) / n_picks, folds)
+    score = fold_scores if exact_scores else quick_fold_scores
+    best_scores = score(metric, y, sum(candidates[k] for k in chosen) / n_picks, folds)
     return EnsembleSelection(weights, best_scores, float(np.nanmean(best_scores)), n_picks)
