@@ -16,22 +16,27 @@ from tests.conftest import load_dataset
 xgb = pytest.importorskip("xgboost")
 
 
-@pytest.mark.parametrize("native_categorical", [True, False])
-def test_predictions_equal_those_through_a_dmatrix(native_categorical):
-    df, entry = load_dataset("penguins_species")
-    X = df.drop(columns=[entry["target"]])
-    target, _ = encode_target(df[entry["target"]], entry["target"], None)
-    infos, _ = infer_roles(X)
-    schema = build_schema(X, infos)
+def _fit(target_name: str, **params):
+    """An XGBoost model on penguins (rows with the target), and its prepared features."""
+    df, _ = load_dataset("penguins_species")
+    df = df.dropna(subset=[target_name])
+    X = df.drop(columns=[target_name])
+    target, _ = encode_target(df[target_name], target_name, None)
+    schema = build_schema(X, infer_roles(X)[0])
     Xp = prepare_features(X, schema)
     model = XGBoostModel(
         task=target.task,
         n_classes=target.n_classes,
         feature_roles=schema.feature_roles,
         n_jobs=2,
-        num_boost_round=40,
-        native_categorical=native_categorical,
+        **params,
     ).fit(Xp, target.y)
+    return model, Xp
+
+
+@pytest.mark.parametrize("native_categorical", [True, False])
+def test_predictions_equal_those_through_a_dmatrix(native_categorical):
+    model, Xp = _fit("species", num_boost_round=40, native_categorical=native_categorical)
     Xt = model.preprocessor_.transform(Xp)
     through_dmatrix = model.booster_.predict(
         model._dmatrix(Xt), iteration_range=(0, model.n_iterations_)
@@ -51,19 +56,7 @@ def test_the_compiled_c_api_call_equals_inplace_predict(target_name):
     number of rows, on a one-thread copy that leaves the model's own booster as it was."""
     from mlresearcher.models.compiled import CompiledModel, _XGBoostRows, compile_estimator
 
-    df, _ = load_dataset("penguins_species")
-    df = df.dropna(subset=[target_name])
-    X = df.drop(columns=[target_name])
-    target, _ = encode_target(df[target_name], target_name, None)
-    schema = build_schema(X, infer_roles(X)[0])
-    Xp = prepare_features(X, schema)
-    model = XGBoostModel(
-        task=target.task,
-        n_classes=target.n_classes,
-        feature_roles=schema.feature_roles,
-        n_jobs=2,
-        num_boost_round=30,
-    ).fit(Xp, target.y)
+    model, Xp = _fit(target_name, num_boost_round=30)
     Xt = model.preprocessor_.transform(Xp)
     rows = _XGBoostRows(model.booster_, model.n_iterations_)
     for n in (1, 5, len(Xt)):
