@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import DATASETS, load_dataset
 from sklearn.metrics import log_loss
@@ -199,10 +201,10 @@ def test_end_to_end_run_is_resumable_and_records_failures(
     # the project's environment stands in for the peers' one: it has LightGBM and
     # scikit-learn but not FLAML, so FLAML fails, and the failure is a recorded row
     common += ["--peers-python", sys.executable]
-    peers = ["--budget", "30", "--systems", "lightgbm,hist_gb,flaml"]
+    peers = ["--budget", "10", "--systems", "lightgbm,hist_gb,flaml"]
     assert bench_run.main(peers + common) == 0
-    ours = ["--budget", "30", "--systems", "mlresearcher", "--tasks", "credit_scoring"]
-    assert bench_run.main(ours + common) == 0
+    ours = ["--budget", "10", "--systems", "mlresearcher", "--tasks", "credit_scoring"]
+    assert bench_run.main(ours + ["--keep-models"] + common) == 0
     rows = bench_run.load_results(out / "results.jsonl")
     assert len(rows) == 7
     by = {(r["task"], r["system"]): r for r in rows}
@@ -219,6 +221,16 @@ def test_end_to_end_run_is_resumable_and_records_failures(
         assert by[(task, "flaml")]["status"] == "failed"
         assert "flaml" in by[(task, "flaml")]["error"]
     assert 0.5 < by[("credit_scoring", "mlresearcher")]["score"] <= 1
+    # --keep-models: the fitted model, pickled after the measurements, for latency.py
+    kept = out / "models" / "credit_scoring.mlresearcher.b10.s0.r0.pkl"
+    with open(kept, "rb") as f:
+        model = pickle.load(f)
+    test = pd.read_parquet(out / "splits" / "seed0" / "credit_scoring" / "test.parquet")
+    manifest = json.loads((small_suite / "manifest.json").read_text())
+    target = next(e["target"] for e in manifest if e["name"] == "credit_scoring")
+    X_test = test.drop(columns=[target])
+    assert model.predict_proba(X_test.head(3)).shape == (3, 2)
+    assert not (out / "models" / "credit_scoring.lightgbm.b10.s0.r0.pkl").exists()
     assert by[("school_math_achievement", "lightgbm")]["score"] > 0  # an RMSE
 
     # resumable: a rerun adds nothing; a hard timeout is recorded, not fatal
@@ -230,7 +242,7 @@ def test_end_to_end_run_is_resumable_and_records_failures(
     assert (last["budget"], last["status"]) == (1.0, "timeout")
     text = (out / "report.md").read_text()
     assert (
-        "## Budget 30 s" in text
+        "## Budget 10 s" in text
         and "Head to head" in text
         and "| flaml | 1 | 0 | 0 | 100% |" in text
     )

@@ -76,8 +76,12 @@ def run_one(
     margin: float,
     out: Path,
     python: str,
+    keep_model: bool = False,
 ) -> dict:
-    """Run ``system`` on ``task`` in a fresh process and return its result row."""
+    """Run ``system`` on ``task`` in a fresh process and return its result row.
+
+    ``keep_model``: the worker pickles the fitted model to ``<out>/models/<tag>.pkl`` after
+    every measurement (mlresearcher only), for ``latency.py --model``."""
     train, test = ensure_split(out, task, split_seed)
     env = dict(os.environ)
     # Same thread settings for every system: n_jobs OpenMP threads, short OpenMP spin (which
@@ -124,6 +128,9 @@ def run_one(
             "--result",
             str(result_path),
         ]
+        if keep_model and system in PROJECT_SYSTEMS:
+            (out / "models").mkdir(exist_ok=True)
+            cmd += ["--save-model", str(out / "models" / f"{tag}.pkl")]
         m = run_measured(cmd, timeout=budget + margin, log=log, env=env, cwd=tmp)
         row.update(process_wall_s=round(m.wall_s, 3), peak_rss_mb=round(m.peak_rss_mb, 1))
         if m.timed_out:
@@ -169,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peers-python", default=str(PEERS_PYTHON), help="Python of the peers")
     ap.add_argument("--project-python", default=sys.executable, help="Python of mlresearcher")
     ap.add_argument("--retry-failed", action="store_true", help="rerun failed or timed-out rows")
+    ap.add_argument(
+        "--keep-models",
+        action="store_true",
+        help="pickle mlresearcher's fitted models to <out>/models/ (for latency.py --model)",
+    )
     args = ap.parse_args(argv)
 
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -206,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                     margin=margin,
                     out=out,
                     python=python,
+                    keep_model=args.keep_models,
                 )
                 with results.open("a") as f:
                     f.write(json.dumps(row) + "\n")

@@ -43,6 +43,10 @@ class System:
         """What the system chose (best model, trial count): recorded with the result."""
         return {}
 
+    def save(self, path: Path) -> None:
+        """Pickle the fitted model to ``path`` (systems that support it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not save its model")
+
 
 class MLResearcher(System):
     """The project's ``AutoModel`` (the same engine as ``mlresearcher run``)."""
@@ -74,6 +78,12 @@ class MLResearcher(System):
             "final_model": predictor.describe(),
             "refit": predictor.info.get("refit"),
         }
+
+    def save(self, path):
+        import pickle
+
+        with open(path, "wb") as f:
+            pickle.dump(self.model, f)
 
 
 _AG_METRIC = {"rmse": "root_mean_squared_error", "roc_auc": "roc_auc", "log_loss": "log_loss"}

@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--result", required=True)
+    ap.add_argument("--save-model", default=None, help="pickle the fitted model here, last")
     args = ap.parse_args(argv)
     spec = json.loads(args.task)
     task = Task(**{**spec, "path": Path(spec["path"])})
@@ -112,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         "versions": _versions(args.system),
     }
     Path(args.result).write_text(json.dumps(result))
+    if args.save_model:  # after every measurement, so it changes none of them
+        try:
+            system.save(Path(args.save_model))
+        except Exception as e:  # the result stands without the pickle
+            print(f"worker: could not save the model: {e}", file=sys.stderr)
     return 0
 
 

@@ -72,7 +72,15 @@ def test_each_family_compiles_or_falls_back_exactly(penguins_module, target):
         ("knn", True),
         ("mlp", True),
     ]:
-        model = AutoModel(time_limit=None, max_trials=1, families=[family], folds=2, repeats=1)
+        # the fold models themselves (no refit model to fit on top of them)
+        model = AutoModel(
+            time_limit=None,
+            max_trials=1,
+            families=[family],
+            folds=2,
+            repeats=1,
+            final_model="bagged",
+        )
         p = model.fit(X, y).predictor_
         ensemble = CompiledEnsemble(p.members, p.task, p.n_classes, p.schema.feature_roles)
         assert ensemble.compiled_fraction == (1.0 if is_compiled else 0.0), family
