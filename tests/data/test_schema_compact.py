@@ -139,6 +139,35 @@ def test_a_few_rows_are_prepared_exactly_as_in_a_large_batch():
                 np.testing.assert_array_equal(got, expected, err_msg=f"{c} row {i}")
 
 
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_calendar_features_of_a_few_rows_equal_those_of_a_large_batch(unit):
+    """A few rows' calendar features come from NumPy date arithmetic, a large batch's from
+    pandas' ``.dt`` fields: the same floats, for dates before and after 1970, at any hour,
+    with sub-second parts and missing times."""
+    from mlresearcher.data.schema import FEW_ROWS, prepare_arrays
+
+    n = 3 * FEW_ROWS
+    rng = np.random.default_rng(2)
+    ticks = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    seconds = rng.integers(-80 * 365 * 86400, 80 * 365 * 86400, n)  # 1890 to 2050
+    values = seconds * ticks + rng.integers(0, ticks, n)
+    times = values.astype(f"datetime64[{unit}]")
+    times[rng.random(n) < 0.1] = np.datetime64("NaT")
+    times[:4] = np.array(["1969-12-31T23:59:59", "1970-01-01", "2000-02-29T12:00", "1900-03-01"])
+    df = pd.DataFrame({"t": times, "x": rng.normal(size=n), "y": rng.integers(0, 2, n)})
+    assert df["t"].dtype == np.dtype(f"datetime64[{unit}]")
+    schema = build_schema(df, infer_roles(df.drop(columns="y"))[0])
+    assert "t__hour" in schema.feature_roles and "t__epoch_days" in schema.feature_roles
+    full = prepare_arrays(df, schema)
+    for i in list(range(8)) + list(range(8, n, 5)):
+        one = prepare_arrays(df.iloc[[i]], schema)
+        for c, v in full.items():
+            np.testing.assert_array_equal(one[c], v[i : i + 1], err_msg=f"{c} row {i}")
+    some = prepare_arrays(df.iloc[: FEW_ROWS - 1], schema)
+    for c, v in full.items():
+        np.testing.assert_array_equal(some[c], v[: FEW_ROWS - 1], err_msg=c)
+
+
 def test_a_few_rows_without_pandas_internals_are_prepared_alike(monkeypatch):
     """The column arrays come from pandas' internal iterator; without it (another pandas)
     the public route gives the same prepared values."""

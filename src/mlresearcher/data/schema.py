@@ -385,6 +385,9 @@ def _prepare(source: Any, present: Any, n: int, schema: Schema, *, compact: bool
             out[name] = categorical_from_codes(*string_codes(s))
         elif role in ("categorical", "high_cardinality", "text"):
             out[name] = _string_array(s)
+        elif role == "datetime" and few and _plain_datetimes(s):
+            for p, v in _calendar_parts(np.asarray(s), schema.datetime_parts[name]).items():
+                out[f"{name}__{p}"] = v
         elif role == "datetime":
             d = _parse_datetime(s)
             for p in schema.datetime_parts[name]:
@@ -395,6 +398,56 @@ def _prepare(source: Any, present: Any, n: int, schema: Schema, *, compact: bool
                 v = pd.to_numeric(v, errors="coerce").astype("float64").to_numpy()
                 out[f"{name}__{p}"] = float32_if_exact(v) if compact else v
     return {c: out[c] for c in schema.feature_roles}
+
+
+#: datetime64 units whose values pandas keeps as they are (its resolutions)
+_PANDAS_UNITS = ("s", "ms", "us", "ns")
+
+
+def _plain_datetimes(s: Any) -> bool:
+    """Whether ``s`` holds time-zone-free datetime64 values in a unit pandas keeps."""
+    dtype = s.dtype
+    return (
+        isinstance(dtype, np.dtype)
+        and dtype.kind == "M"
+        and np.datetime_data(dtype)[0] in _PANDAS_UNITS
+    )
+
+
+def _calendar_parts(d: np.ndarray, parts: list[str]) -> dict[str, np.ndarray]:
+    """The calendar features of time-zone-free datetime64 values by NumPy calendar
+    arithmetic: the same floats as the ``.dt`` fields of the general path (NaT gives NaN),
+    without its pandas objects per field, which cost more than predicting a row. Days
+    count from 1970-01-01, a Thursday (day of week 3, Monday being 0); NumPy's unit casts
+    and ``%`` round towards minus infinity, so dates before 1970 come out right."""
+    nat = np.isnat(d)
+    unit = np.datetime_data(d.dtype)[0]
+    days = d.astype("datetime64[D]")
+    months = d.astype("datetime64[M]")
+    years = d.astype("datetime64[Y]")
+    out: dict[str, np.ndarray] = {}
+    for p in parts:
+        if p == "year":
+            v = years.astype(np.int64) + 1970
+        elif p == "month":
+            v = months.astype(np.int64) % 12 + 1
+        elif p == "day":
+            v = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+        elif p == "day_of_week":
+            v = (days.astype(np.int64) + 3) % 7
+        elif p == "day_of_year":
+            v = (days - years.astype("datetime64[D]")).astype(np.int64) + 1
+        elif p == "hour":
+            v = (d.astype("datetime64[h]") - days).astype(np.int64)
+        elif p == "epoch_days":  # pandas' own seconds of the time since 1970, as the frame's
+            since = pd.TimedeltaIndex(d - np.datetime64(0, unit))
+            v = since.total_seconds().to_numpy(dtype=np.float64) / 86400.0
+        else:
+            raise ValueError(f"unknown calendar part {p!r}")
+        v = v.astype(np.float64)
+        v[nat] = np.nan
+        out[p] = v
+    return out
 
 
 def _bool_or_number(v: Any) -> Any:
