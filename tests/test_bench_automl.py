@@ -247,3 +247,18 @@ def test_end_to_end_run_is_resumable_and_records_failures(
         and "| flaml | 1 | 0 | 0 | 100% |" in text
     )
     assert os.path.exists(out / "splits" / "seed0" / "credit_scoring" / "test.parquet")
+
+
+def test_latency_refuses_a_missing_model_instead_of_fitting_one(tmp_path: Path) -> None:
+    import subprocess
+
+    missing = tmp_path / "typo.pkl"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "latency.py"), "--task", "credit_scoring"]
+        + ["--model", str(missing), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "no such file" in done.stderr and "Traceback" not in done.stderr
+    assert not missing.exists() and not (tmp_path / "out").exists()

@@ -88,6 +88,8 @@ def main() -> int:
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     out = Path(args.out)
+    if args.model and not Path(args.model).is_file():  # never fit one in its place
+        ap.error(f"--model {args.model}: no such file; give a pickled AutoModel or leave it out")
     model = Path(args.model) if args.model else out / "models" / f"{args.task}.pkl"
     if args.measure:
         _, _, test = _split(args.task, args.datasets, out)
