@@ -79,6 +79,10 @@ class AutoModel(BaseEstimator):
         ``"refit"``: each ensemble member is refit once on all rows, within the time limit,
         and predictions use that one model per member; ``"bagged"``: they average the
         member's cross-validation fold models (5 to 15 per member, slower to predict).
+    target_transform : bool, default=True
+        For a non-negative, skewed regression target (a price, a count), let the boosters
+        also try fitting its square root or log (scored on the target's own scale);
+        ``False`` fits the target itself only (ONNX export and TreeSHAP need that).
     """
 
     def __init__(
@@ -100,6 +104,7 @@ class AutoModel(BaseEstimator):
         verbose: int = 0,
         sensitive: list[str] | tuple[str, ...] | None = None,
         final_model: str = "refit",
+        target_transform: bool = True,
     ) -> None:
         self.time_limit = time_limit
         self.max_trials = max_trials
@@ -118,6 +123,7 @@ class AutoModel(BaseEstimator):
         self.verbose = verbose
         self.sensitive = sensitive
         self.final_model = final_model
+        self.target_transform = target_transform
 
     # scikit-learn tags -------------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -168,6 +174,7 @@ class AutoModel(BaseEstimator):
             n_jobs=self.n_jobs,
             sensitive=list(self.sensitive) if self.sensitive is not None else None,
             final_model=self.final_model,
+            target_transform=bool(self.target_transform),
         )
         store = None
         if self.store is not None or self.out is not None:

@@ -164,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="refit: each ensemble member refit once on all rows (fast predictions; default);"
         " bagged: the average of its cross-validation fold models",
     )
+    r.add_argument(
+        "--no-target-transform",
+        dest="target_transform",
+        action="store_false",
+        help="fit a skewed non-negative regression target only as it is (by default the"
+        " boosters also try its square root and log; ONNX export and TreeSHAP need this)",
+    )
     r.add_argument("--n-jobs", type=_positive_int, default=2, help="threads per model (default 2)")
     r.add_argument("--out", default="runs", metavar="DIR", help="runs folder (default ./runs)")
     r.add_argument(
@@ -292,6 +299,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         n_jobs=args.n_jobs,
         sensitive=args.sensitive,
         final_model=args.final_model,
+        target_transform=args.target_transform,
         **_execution.config_fields(args),
     )
     config.validate()

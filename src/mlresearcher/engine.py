@@ -76,6 +76,7 @@ class RunConfig:
     trial_timeout: float | None = None  # seconds per trial (isolated executors)
     trial_memory: float | None = None  # MB of private memory per trial (isolated executors)
     final_model: str = "refit"  # refit: members refit on all rows; bagged: their fold models
+    target_transform: bool = True  # boosters may fit a skewed non-negative target's sqrt/log
 
     def validate(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:
@@ -376,6 +377,7 @@ def run(
             executor=executor,
             prior=resume,
             refit_reserve=config.final_model == "refit",
+            target_transform=config.target_transform,
         )
         result = campaign.run()
     except BaseException as e:

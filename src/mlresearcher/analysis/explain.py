@@ -133,8 +133,12 @@ def permutation_importance_oof(
 
 
 def _tree_member(predictor: Any) -> Any:
+    """The heaviest member TreeSHAP reads on the target's own scale (a learner fitted on a
+    transformed target would be explained on that scale: it is passed over)."""
     for m in sorted(predictor.members, key=lambda m: -m.weight):
-        if m.family in SHAP_LEARNERS:
+        if m.family in SHAP_LEARNERS and not any(
+            getattr(est, "target_transform", None) for est in m.models
+        ):
             return m
     return None
 
@@ -164,7 +168,8 @@ def shap_values(
         fams = sorted({m.family for m in predictor.members})
         return {
             "available": False,
-            "reason": f"no tree model TreeSHAP reads in the final model ({', '.join(fams)}); "
+            "reason": f"no tree model TreeSHAP reads on the target's scale in the final model "
+            f"({', '.join(fams)}); "
             "permutation importance and partial dependence describe it instead",
         }
     try:

@@ -57,17 +57,26 @@ def _check_convertible(predictor: Predictor) -> list[list[Any]]:
         folds = []
         for est in m.predicting:
             c = compile_estimator(est)
-            if not isinstance(est, LightGBMModel) or c is None or c.width == 0:
+            if (
+                not isinstance(est, LightGBMModel)
+                or c is None
+                or c.width == 0
+                or getattr(est, "target_transform", None)
+            ):
                 folds = None
                 break
             folds.append(c)
         if folds is None:
-            problems.append(f"{m.name} ({m.family})")
+            transformed = any(getattr(e, "target_transform", None) for e in m.predicting)
+            problems.append(
+                f"{m.name} ({m.family}{' on a transformed target' if transformed else ''})"
+            )
         compiled.append(folds or [])
     if problems:
         raise ExportError(
             "ONNX export supports LightGBM models on numeric and categorical columns; "
-            f"this model has {', '.join(problems)}; re-run with --families lightgbm to export it"
+            f"this model has {', '.join(problems)}; re-run with --families lightgbm "
+            "--no-target-transform to export it"
         )
     return compiled
 

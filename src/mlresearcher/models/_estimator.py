@@ -114,6 +114,24 @@ def _thread_limit(n_jobs: int | None, blas: int | None = None) -> Any:
     return _CONTROLLER[1].limit(limits={"blas": max(1, blas), "openmp": n})
 
 
+#: transforms of a non-negative regression target a learner may fit instead of the target
+#: itself, with their inverses (predictions are mapped back, so every score, ensemble and
+#: served value stays on the target's own scale). A skewed target such as a price has an
+#: error that grows with its size; on the square-root or log scale a tree's squared-error
+#: splits weigh cheap and dear rows more evenly.
+TARGET_TRANSFORMS: dict[str, tuple[Any, Any]] = {
+    "sqrt": (np.sqrt, lambda v: np.square(np.maximum(v, 0.0))),
+    "log1p": (np.log1p, np.expm1),
+}
+
+
+def inverse_target(estimator: Any, values: Any) -> np.ndarray:
+    """A regression learner's raw output mapped back to the target's scale."""
+    values = np.asarray(values, dtype=float).reshape(-1)
+    name = getattr(estimator, "target_transform", None)
+    return TARGET_TRANSFORMS[name][1](values) if name else values
+
+
 def _rows(X: Any, index: np.ndarray) -> Any:
     if hasattr(X, "iloc"):
         return X.iloc[index]
@@ -126,7 +144,10 @@ class TabularEstimator(BaseEstimator, ABC):
     Common parameters (set by the family from the :class:`FitContext`): ``task``
     (``"binary" | "multiclass" | "regression"``), ``n_classes`` (0 for regression),
     ``feature_roles`` (prepared column -> role), ``seed``, ``n_jobs`` and ``deadline``
-    (a ``time.monotonic()`` value after which iterative learners stop growing).
+    (a ``time.monotonic()`` value after which iterative learners stop growing). The tree
+    families' regressors also take ``target_transform`` (a key of
+    :data:`TARGET_TRANSFORMS` or ``None``): the learner fits the transformed target and
+    ``predict`` maps its output back.
     """
 
     #: threads of the BLAS pool while fitting and predicting (``None``: ``n_jobs``). A
@@ -186,6 +207,14 @@ class TabularEstimator(BaseEstimator, ABC):
             n_out = len(self.present_classes_)
         else:
             y_local = y.astype(float)
+            name = getattr(self, "target_transform", None)
+            if name:
+                if name not in TARGET_TRANSFORMS:
+                    known = ", ".join(TARGET_TRANSFORMS)
+                    raise ValueError(f"unknown target_transform {name!r}; use one of {known}")
+                if np.nanmin(y_local) < 0:
+                    raise ValueError(f"target_transform {name!r} needs a non-negative target")
+                y_local = TARGET_TRANSFORMS[name][0](y_local)
             n_out = 1
         self.preprocessor_ = self._make_preprocessor(
             n_out if self._is_classification else 0, len(y)
@@ -223,7 +252,7 @@ class TabularEstimator(BaseEstimator, ABC):
             return np.argmax(self.predict_proba(X), axis=1)
         with _thread_limit(self.n_jobs, self.blas_threads):
             pred = self._predict_learner(self.preprocessor_.transform(X))
-        return np.asarray(pred, dtype=float).reshape(-1)
+        return inverse_target(self, pred)
 
     def _split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return inner_validation_split(
@@ -259,4 +288,6 @@ __all__ = [
     "grow_until_deadline",
     "inner_validation_split",
     "take_rows",
+    "TARGET_TRANSFORMS",
+    "inverse_target",
 ]

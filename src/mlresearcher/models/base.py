@@ -44,6 +44,8 @@ class FitContext:
     seed: int = 0
     n_jobs: int = 2
     deadline: float | None = None  # time.monotonic() value; None = no time limit
+    #: target transforms worth a trial for this target (see :func:`target_transforms`)
+    target_transforms: tuple[str, ...] = ()
 
     @property
     def is_classification(self) -> bool:
@@ -88,6 +90,42 @@ class ModelFamily(ABC):
     @abstractmethod
     def build(self, params: dict[str, Any], ctx: FitContext) -> Any:
         """An unfitted estimator (preprocessing included) for ``params``."""
+
+
+#: a non-negative regression target at least this skewed gets target-transformed trials
+SKEWED_TARGET = 1.0
+
+
+def target_transforms(task: str, y: Any) -> tuple[str, ...]:
+    """The target transforms the tree families try for ``y``: the square root, then the
+    log, for a non-negative regression target whose skewness is at least
+    :data:`SKEWED_TARGET` (a price, a count, a duration); none otherwise."""
+    if task != "regression":
+        return ()
+    v = np.asarray(y, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) < 3 or v.min() < 0:
+        return ()
+    sd = v.std()
+    if sd == 0 or float(np.mean(((v - v.mean()) / sd) ** 3)) < SKEWED_TARGET:
+        return ()
+    return ("sqrt", "log1p")
+
+
+def with_transformed_target(configs: list[dict[str, Any]], ctx: FitContext) -> list[dict[str, Any]]:
+    """``configs`` with, second, the family default fitted on the first transformed target
+    of ``ctx`` (when there is one): an early, cheap test of the transform."""
+    if not ctx.target_transforms or not configs:
+        return configs
+    return [configs[0], {**configs[0], "target_transform": ctx.target_transforms[0]}, *configs[1:]]
+
+
+def suggest_target_transform(trial: Any, prefix: str, ctx: FitContext) -> dict[str, Any]:
+    """The sampled target transform (``None``: the target itself), when ``ctx`` has any."""
+    if not ctx.target_transforms:
+        return {}
+    name = trial.suggest_categorical(prefix + "target_transform", ["none", *ctx.target_transforms])
+    return {"target_transform": None if name == "none" else name}
 
 
 def predict_scores(estimator: Any, X: Any, task: str, n_classes: int) -> np.ndarray:

@@ -19,7 +19,12 @@ from mlresearcher.models._estimator import (
     deadline_passed,
     take_rows,
 )
-from mlresearcher.models.base import FitContext, ModelFamily
+from mlresearcher.models.base import (
+    FitContext,
+    ModelFamily,
+    suggest_target_transform,
+    with_transformed_target,
+)
 from mlresearcher.models.preprocess import catboost_preprocessor, n_output_categories
 
 EARLY_STOPPING_ROUNDS = 50
@@ -47,12 +52,14 @@ class CatBoostModel(TabularEstimator):
         max_iterations: int = 5000,
         early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         validation_fraction: float = 0.1,
+        target_transform: str | None = None,
     ):
         self.task = task
         self.n_classes = n_classes
         self.feature_roles = feature_roles
         self.seed = seed
         self.n_jobs = n_jobs
+        self.target_transform = target_transform
         self.deadline = deadline
         self.learning_rate = learning_rate
         self.depth = depth
@@ -172,7 +179,7 @@ class CatBoostFamily(ModelFamily):
     uses_text = True
 
     def default_configs(self, ctx: FitContext) -> list[dict[str, Any]]:
-        return [
+        configs = [
             # the family default
             {"learning_rate": 0.05, "depth": 6, "l2_leaf_reg": 3.0},
             # fast: higher learning rate, simple category combinations (time-aware)
@@ -188,6 +195,7 @@ class CatBoostFamily(ModelFamily):
             # deeper, slower
             {"learning_rate": 0.03, "depth": 8, "l2_leaf_reg": 1.5},
         ]
+        return with_transformed_target(configs, ctx)
 
     def search_space(self, trial: Any, ctx: FitContext) -> dict[str, Any]:
         p = "catboost."
@@ -199,6 +207,7 @@ class CatBoostFamily(ModelFamily):
             "bagging_temperature": trial.suggest_float(p + "bagging_temperature", 0.0, 1.0),
             "one_hot_max_size": trial.suggest_categorical(p + "one_hot_max_size", [2, 10]),
             "max_ctr_complexity": trial.suggest_int(p + "max_ctr_complexity", 1, 4),
+            **suggest_target_transform(trial, "catboost.", ctx),
         }
 
     def build(self, params: dict[str, Any], ctx: FitContext) -> CatBoostModel:

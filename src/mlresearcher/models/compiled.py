@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlresearcher.models._estimator import _thread_limit
+from mlresearcher.models._estimator import _thread_limit, inverse_target
 from mlresearcher.models.base import predict_scores
 
 #: batch size from which fold models predict in parallel threads
@@ -474,7 +474,7 @@ class CompiledModel:
         else:
             p = est._predict_learner(Xt)
         if task == "regression":
-            return np.asarray(p, dtype=float).reshape(-1)
+            return inverse_target(est, p)
         # the same post-processing as TabularEstimator.predict_proba
         p = np.asarray(p, dtype=float)
         if p.ndim == 1:

@@ -19,7 +19,12 @@ from mlresearcher.models._estimator import (
     grow_until_deadline,
     take_rows,
 )
-from mlresearcher.models.base import FitContext, ModelFamily
+from mlresearcher.models.base import (
+    FitContext,
+    ModelFamily,
+    suggest_target_transform,
+    with_transformed_target,
+)
 from mlresearcher.models.preprocess import n_output_categories, tree_preprocessor
 
 #: iterations before the first deadline check (later chunks are sized to the time left)
@@ -46,12 +51,14 @@ class HistGradientBoostingModel(TabularEstimator):
         max_iter: int = 10_000,
         n_iter_no_change: int = 20,
         validation_fraction: float = 0.1,
+        target_transform: str | None = None,
     ):
         self.task = task
         self.n_classes = n_classes
         self.feature_roles = feature_roles
         self.seed = seed
         self.n_jobs = n_jobs
+        self.target_transform = target_transform
         self.deadline = deadline
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
@@ -122,7 +129,7 @@ class HistGradientBoostingFamily(ModelFamily):
     uses_text = True
 
     def default_configs(self, ctx: FitContext) -> list[dict[str, Any]]:
-        return [
+        configs = [
             # scikit-learn's defaults (with early stopping on an inner split)
             {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20},
             # slower learning, bigger trees, L2
@@ -140,6 +147,7 @@ class HistGradientBoostingFamily(ModelFamily):
                 "max_features": 0.7,
             },
         ]
+        return with_transformed_target(configs, ctx)
 
     def search_space(self, trial: Any, ctx: FitContext) -> dict[str, Any]:
         p = "hist_gb."
@@ -149,6 +157,7 @@ class HistGradientBoostingFamily(ModelFamily):
             "min_samples_leaf": trial.suggest_int(p + "min_samples_leaf", 2, 100, log=True),
             "l2_regularization": trial.suggest_float(p + "l2_regularization", 1e-6, 10.0, log=True),
             "max_features": trial.suggest_float(p + "max_features", 0.4, 1.0),
+            **suggest_target_transform(trial, "hist_gb.", ctx),
         }
 
     def build(self, params: dict[str, Any], ctx: FitContext) -> HistGradientBoostingModel:

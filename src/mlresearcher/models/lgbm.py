@@ -18,7 +18,12 @@ from mlresearcher.models._estimator import (
     deadline_passed,
     take_rows,
 )
-from mlresearcher.models.base import FitContext, ModelFamily
+from mlresearcher.models.base import (
+    FitContext,
+    ModelFamily,
+    suggest_target_transform,
+    with_transformed_target,
+)
 from mlresearcher.models.preprocess import n_output_categories, tree_preprocessor
 
 #: rounds without improvement on the inner validation split before stopping
@@ -63,12 +68,14 @@ class LightGBMModel(TabularEstimator):
         num_boost_round: int = 10_000,
         early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         validation_fraction: float = 0.1,
+        target_transform: str | None = None,
     ):
         self.task = task
         self.n_classes = n_classes
         self.feature_roles = feature_roles
         self.seed = seed
         self.n_jobs = n_jobs
+        self.target_transform = target_transform
         self.deadline = deadline
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -231,7 +238,7 @@ class LightGBMFamily(ModelFamily):
     uses_text = True
 
     def default_configs(self, ctx: FitContext) -> list[dict[str, Any]]:
-        return [
+        configs = [
             # the family default
             {
                 "learning_rate": 0.05,
@@ -264,6 +271,7 @@ class LightGBMFamily(ModelFamily):
                 "lambda_l2": 1.0,
             },
         ]
+        return with_transformed_target(configs, ctx)
 
     def search_space(self, trial: Any, ctx: FitContext) -> dict[str, Any]:
         p = "lightgbm."
@@ -277,6 +285,7 @@ class LightGBMFamily(ModelFamily):
             "lambda_l2": trial.suggest_float(p + "lambda_l2", 1e-8, 10.0, log=True),
             "extra_trees": trial.suggest_categorical(p + "extra_trees", [False, True]),
             "cat_smooth": trial.suggest_float(p + "cat_smooth", 1.0, 100.0, log=True),
+            **suggest_target_transform(trial, "lightgbm.", ctx),
         }
 
     def build(self, params: dict[str, Any], ctx: FitContext) -> LightGBMModel:

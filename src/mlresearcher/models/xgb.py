@@ -17,7 +17,12 @@ from mlresearcher.models._estimator import (
     deadline_passed,
     take_rows,
 )
-from mlresearcher.models.base import FitContext, ModelFamily
+from mlresearcher.models.base import (
+    FitContext,
+    ModelFamily,
+    suggest_target_transform,
+    with_transformed_target,
+)
 from mlresearcher.models.preprocess import n_output_categories, tree_preprocessor
 
 EARLY_STOPPING_ROUNDS = 50
@@ -49,12 +54,14 @@ class XGBoostModel(TabularEstimator):
         num_boost_round: int = 10_000,
         early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         validation_fraction: float = 0.1,
+        target_transform: str | None = None,
     ):
         self.task = task
         self.n_classes = n_classes
         self.feature_roles = feature_roles
         self.seed = seed
         self.n_jobs = n_jobs
+        self.target_transform = target_transform
         self.deadline = deadline
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -174,7 +181,7 @@ class XGBoostFamily(ModelFamily):
     uses_text = True
 
     def default_configs(self, ctx: FitContext) -> list[dict[str, Any]]:
-        return [
+        configs = [
             # the family default (XGBoost's own, at a boosting-friendly learning rate)
             {"learning_rate": 0.05, "max_depth": 6, "min_child_weight": 1.0},
             # deep, slow, column-subsampled
@@ -202,6 +209,7 @@ class XGBoostFamily(ModelFamily):
                 "native_categorical": False,
             },
         ]
+        return with_transformed_target(configs, ctx)
 
     def search_space(self, trial: Any, ctx: FitContext) -> dict[str, Any]:
         p = "xgboost."
@@ -216,6 +224,7 @@ class XGBoostFamily(ModelFamily):
             "native_categorical": trial.suggest_categorical(
                 p + "native_categorical", [True, False]
             ),
+            **suggest_target_transform(trial, "xgboost.", ctx),
         }
 
     def build(self, params: dict[str, Any], ctx: FitContext) -> XGBoostModel:
