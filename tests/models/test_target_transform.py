@@ -137,7 +137,7 @@ def test_no_target_transform_fits_the_target_itself(diamonds):
     assert isinstance(model.predict(X.head(3)), np.ndarray | pd.Series)
 
 
-def test_a_booster_default_on_the_transformed_target_runs_right_after_the_default(diamonds):
+def test_the_transformed_default_comes_after_every_family_default(diamonds):
     from mlresearcher.data.protocol import make_protocol
     from mlresearcher.data.task import encode_target
     from mlresearcher.metrics import get_metric
@@ -158,13 +158,14 @@ def test_a_booster_default_on_the_transformed_target_runs_right_after_the_defaul
     )
     order = [
         (fam.name, params.get("target_transform"), origin)
-        for fam, params, origin in campaign._portfolio()[:5]
+        for fam, params, origin in campaign._portfolio()[:6]
     ]
     assert order == [
         ("linear", None, "default"),
         ("lightgbm", None, "default"),
-        ("lightgbm", "sqrt", "portfolio"),
         ("xgboost", None, "default"),
+        ("linear", None, "portfolio"),
+        ("lightgbm", "sqrt", "portfolio"),
         ("xgboost", "sqrt", "portfolio"),
     ]
     assert any("skewed" in note for note in campaign.notes)

@@ -3,9 +3,9 @@
 Order of work:
 
 1. **Portfolio.** Each family's known-strong configurations, round by round: every
-   family's default first (in ``PORTFOLIO_ORDER``: strong and cheap first, slow last;
-   a booster's default on a transformed target, when it has one, right after the
-   default itself), then every family's second configuration, and so on. Family defaults are never pruned, so the leaderboard always
+   family's default first (in ``PORTFOLIO_ORDER``: strong and cheap first, slow last),
+   then every family's second configuration (for a booster on a skewed non-negative
+   regression target: its default on the transformed target), and so on. Family defaults are never pruned, so the leaderboard always
    holds each family's default-configured model on the same folds.
 2. **Bayesian optimisation.** Optuna's TPE sampler over one conditional space: the family,
    then that family's parameters. Every finished trial (portfolio ones included) informs it.
@@ -183,19 +183,11 @@ class Campaign:
         out = []
         if self.ctx.n_rows > LARGE_ROWS:
             out += [(fam, dict(configs[0]), "subsample") for fam, configs in per_family if configs]
-        # a family's default on the transformed target runs right after the default itself
-        # (both early: whether the transform pays shows on the first booster)
-        per_family = [
-            (fam, [[c[0], c[1]], *([x] for x in c[2:])] if _transformed(c) else [[x] for x in c])
-            for fam, c in per_family
-        ]
         depth = max(len(c) for _, c in per_family)
         for r in range(depth):
             for fam, configs in per_family:
                 if r < len(configs):
-                    for j, config in enumerate(configs[r]):
-                        origin = "default" if r == 0 and j == 0 else "portfolio"
-                        out.append((fam, dict(config), origin))
+                    out.append((fam, dict(configs[r]), "default" if r == 0 else "portfolio"))
         return out
 
     # the loop ----------------------------------------------------------------------------------
@@ -556,19 +548,6 @@ class Campaign:
 
 #: origins of trials whose configuration and pruning depend on no other trial
 _FIXED = ("default", "subsample")
-
-
-def _transformed(configs: list[dict[str, Any]]) -> bool:
-    """Whether the second configuration is the first on a transformed target."""
-    return (
-        len(configs) > 1
-        and configs[1]
-        == {
-            **configs[0],
-            "target_transform": configs[1].get("target_transform"),
-        }
-        and configs[1].get("target_transform") is not None
-    )
 
 
 def _canonical(params: dict[str, Any]) -> str:
