@@ -174,7 +174,7 @@ class AutoModel(BaseEstimator):
             n_jobs=self.n_jobs,
             sensitive=list(self.sensitive) if self.sensitive is not None else None,
             final_model=self.final_model,
-            target_transform=bool(self.target_transform),
+            target_transform=self.target_transform,
         )
         store = None
         if self.store is not None or self.out is not None:

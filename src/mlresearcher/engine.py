@@ -98,6 +98,10 @@ class RunConfig:
             raise ConfigError(
                 "--window, --train-size, --gap, --embargo, --entity, --lag and --rolling need --time COL"
             )
+        if not isinstance(self.target_transform, bool | np.bool_):
+            raise ConfigError(
+                f"target_transform must be True or False, got {self.target_transform!r}"
+            )
         if self.final_model not in FINAL_MODELS:
             raise ConfigError(
                 f"--final-model must be one of {', '.join(FINAL_MODELS)}, got {self.final_model!r}"

@@ -169,3 +169,11 @@ def test_the_transformed_default_comes_after_every_family_default(diamonds):
         ("xgboost", "sqrt", "portfolio"),
     ]
     assert any("skewed" in note for note in campaign.notes)
+
+
+def test_a_target_transform_setting_that_is_not_a_boolean_is_refused(diamonds):
+    from mlresearcher.errors import ConfigError
+
+    X, y = diamonds
+    with pytest.raises(ConfigError, match="target_transform must be True or False"):
+        AutoModel(max_trials=1, target_transform="no").fit(X, y)

@@ -102,14 +102,13 @@ def target_transforms(task: str, y: Any) -> tuple[str, ...]:
     :data:`SKEWED_TARGET` (a price, a count, a duration); none otherwise."""
     if task != "regression":
         return ()
+    from scipy.stats import skew
+
     v = np.asarray(y, dtype=float)
     v = v[np.isfinite(v)]
-    if len(v) < 3 or v.min() < 0:
+    if len(v) < 3 or v.min() < 0 or v.min() == v.max():
         return ()
-    sd = v.std()
-    if sd == 0 or float(np.mean(((v - v.mean()) / sd) ** 3)) < SKEWED_TARGET:
-        return ()
-    return ("sqrt", "log1p")
+    return ("sqrt", "log1p") if float(skew(v)) >= SKEWED_TARGET else ()
 
 
 def with_transformed_target(configs: list[dict[str, Any]], ctx: FitContext) -> list[dict[str, Any]]:
