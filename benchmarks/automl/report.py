@@ -29,8 +29,18 @@ from collections import defaultdict
 from pathlib import Path
 
 TIE_TOL = 1e-3
-ORDER = ["mlresearcher", "autogluon_best", "autogluon_medium", "flaml", "lightgbm", "hist_gb"]
+ORDER = [
+    "mlresearcher",
+    "mlresearcher_bagged",
+    "autogluon_best",
+    "autogluon_medium",
+    "flaml",
+    "lightgbm",
+    "hist_gb",
+]
 OURS = "mlresearcher"
+#: the project's own systems: each gets its head to head, budget and latency tables
+OURS_SYSTEMS = ("mlresearcher", "mlresearcher_bagged")
 
 
 def _cells(rows: list[dict], budget: float, split_seed: int) -> dict[tuple[str, str], dict]:
@@ -159,11 +169,11 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
     lines += ["Mean rank (1 = best) and mean normalized score (1 = best):", ""]
     lines += _table(["system", "mean rank", "normalized score", "tasks", "failed"], body) + [""]
 
-    # head to head
-    if OURS in systems:
+    # head to head, budget use, for each of the project's systems
+    for OURS in [s for s in systems if s in OURS_SYSTEMS]:  # noqa: N806
         body = []
         for s in systems:
-            if s == OURS:
+            if s in OURS_SYSTEMS:
                 continue
             both = [t for t in tasks if (t, OURS) in cells and (t, s) in cells]
             wtl = [head_to_head(cells[(t, OURS)], cells[(t, s)]) for t in both]
@@ -212,7 +222,7 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
             body.append(row)
         lines += [f"{title}:", ""] + _table(["task", *systems], body) + [""]
 
-    if OURS in systems and "autogluon_best" in systems:
+    for OURS in [s for s in systems if s in OURS_SYSTEMS and "autogluon_best" in systems]:  # noqa: N806
         body = []
         for t in tasks:
             a, b = cells.get((t, OURS)), cells.get((t, "autogluon_best"))

@@ -49,13 +49,17 @@ class System:
 
 
 class MLResearcher(System):
-    """The project's ``AutoModel`` (the same engine as ``mlresearcher run``)."""
+    """The project's ``AutoModel`` (the same engine as ``mlresearcher run``), with its
+    default final model: each member refit once on all training rows."""
+
+    final_model = "refit"
 
     def fit(self, X, y):
         from mlresearcher import AutoModel
 
         self.model = AutoModel(
             time_limit=self.budget,
+            final_model=self.final_model,
             seed=self.seed,
             n_jobs=self.n_jobs,
             task=self.task.task_type,
@@ -84,6 +88,13 @@ class MLResearcher(System):
 
         with open(path, "wb") as f:
             pickle.dump(self.model, f)
+
+
+class MLResearcherBagged(MLResearcher):
+    """``AutoModel(final_model="bagged")`` (``mlresearcher run --final-model bagged``): each
+    member predicts with the average of its cross-validation fold models."""
+
+    final_model = "bagged"
 
 
 _AG_METRIC = {"rmse": "root_mean_squared_error", "roc_auc": "roc_auc", "log_loss": "log_loss"}
@@ -241,6 +252,7 @@ class HistGB(System):
 
 SYSTEMS: dict[str, type[System]] = {
     "mlresearcher": MLResearcher,
+    "mlresearcher_bagged": MLResearcherBagged,
     "autogluon_best": AutoGluonBest,
     "autogluon_medium": AutoGluonMedium,
     "flaml": FLAML,
@@ -249,4 +261,4 @@ SYSTEMS: dict[str, type[System]] = {
 }
 
 # Systems that run in the project's own environment; the others in the peers' environment.
-PROJECT_SYSTEMS = {"mlresearcher"}
+PROJECT_SYSTEMS = {"mlresearcher", "mlresearcher_bagged"}
