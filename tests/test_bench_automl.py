@@ -174,6 +174,23 @@ def test_report_ranks_normalizes_and_counts_direction_aware() -> None:
     assert "Worst: +1.7%" in text  # 61 s fit on a 60 s budget
 
 
+def test_report_gives_each_project_system_its_own_head_to_head() -> None:
+    rows = [
+        _row("t1", "mlresearcher", 0.80, True, latency_ms=2.0),
+        _row("t1", "mlresearcher_bagged", 0.90, True, latency_ms=8.0),
+        _row("t1", "autogluon_best", 0.85, True, latency_ms=40.0),
+    ]
+    text = report.render(rows)
+    assert "Head to head, mlresearcher against each peer" in text
+    assert "Head to head, mlresearcher_bagged against each peer" in text
+    # the project's systems are not each other's peers: one peer row per table
+    assert text.count("| autogluon_best | 0 | 0 | 1 | 0% |") == 1
+    assert text.count("| autogluon_best | 1 | 0 | 0 | 100% |") == 1
+    assert "| mlresearcher_bagged | 0 | 0 | 1 |" not in text
+    assert "| t1 | 0.050 |" in text and "| t1 | 0.200 |" in text  # latency ratios
+    assert "mlresearcher_bagged" not in bench_run.DEFAULT_SYSTEMS
+
+
 def test_report_split_noise_flags_losses_beyond_noise() -> None:
     rows = [
         _row("t1", "mlresearcher", 0.80, True),
