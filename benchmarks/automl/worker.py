@@ -35,12 +35,13 @@ def _versions(system: str) -> dict[str, str]:
 
     names = {
         "mlresearcher": ["mlresearcher", "lightgbm", "xgboost", "catboost", "torch"],
+        "mlresearcher_bagged": ["mlresearcher", "lightgbm", "xgboost", "catboost", "torch"],
         "autogluon_best": ["autogluon.tabular", "lightgbm", "xgboost-cpu", "catboost", "torch"],
         "autogluon_medium": ["autogluon.tabular", "lightgbm", "xgboost-cpu", "catboost", "torch"],
         "flaml": ["flaml", "lightgbm", "xgboost-cpu", "catboost"],
         "lightgbm": ["lightgbm"],
         "hist_gb": [],
-    }[system] + ["scikit-learn", "pandas", "numpy"]
+    }.get(system, []) + ["scikit-learn", "pandas", "numpy"]
     out = {"python": sys.version.split()[0]}
     for n in names:
         try:
