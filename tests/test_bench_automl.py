@@ -191,6 +191,14 @@ def test_report_gives_each_project_system_its_own_head_to_head() -> None:
     assert "mlresearcher_bagged" not in bench_run.DEFAULT_SYSTEMS
 
 
+def test_worker_records_the_project_version_for_each_project_system() -> None:
+    import systems
+    import worker
+
+    for name in systems.PROJECT_SYSTEMS:
+        assert worker._versions(name)["mlresearcher"]  # a KeyError here lost whole runs
+
+
 def test_report_split_noise_flags_losses_beyond_noise() -> None:
     rows = [
         _row("t1", "mlresearcher", 0.80, True),
