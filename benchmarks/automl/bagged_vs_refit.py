@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tasks import default_datasets, ensure_split, load_tasks, select_tasks  # noqa: E402
+from tasks import default_datasets, ensure_split, load_tasks  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,9 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     for pair in args.pairs:
         name, _, family = pair.partition(":")
         if family not in FAMILIES:
-            print(f"error: {pair!r}: give TASK:FAMILY, FAMILY one of {', '.join(FAMILIES)}")
+            print(
+                f"error: {pair!r}: give TASK:FAMILY, FAMILY one of {', '.join(FAMILIES)}",
+                file=sys.stderr,
+            )
             return 2
-        task = select_tasks(all_tasks, name)[0]
+        known = {t.name: t for t in all_tasks}
+        if name not in known:
+            print(f"error: unknown task {name!r}; known: {', '.join(known)}", file=sys.stderr)
+            return 2
+        task = known[name]
         train_path, test_path = ensure_split(Path(args.out), task, 0)
         tr, te = pd.read_parquet(train_path), pd.read_parquet(test_path)
         y_raw, yt_raw = tr.pop(task.target), te.pop(task.target)

@@ -170,18 +170,18 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
     lines += _table(["system", "mean rank", "normalized score", "tasks", "failed"], body) + [""]
 
     # head to head, budget use, for each of the project's systems
-    for OURS in [s for s in systems if s in OURS_SYSTEMS]:  # noqa: N806
+    for ours in [s for s in systems if s in OURS_SYSTEMS]:
         body = []
         for s in systems:
             if s in OURS_SYSTEMS:
                 continue
-            both = [t for t in tasks if (t, OURS) in cells and (t, s) in cells]
-            wtl = [head_to_head(cells[(t, OURS)], cells[(t, s)]) for t in both]
+            both = [t for t in tasks if (t, ours) in cells and (t, s) in cells]
+            wtl = [head_to_head(cells[(t, ours)], cells[(t, s)]) for t in both]
             n = len(wtl)
             w, ti, lo = wtl.count("W"), wtl.count("T"), wtl.count("L")
             body.append([s, str(w), str(ti), str(lo), f"{w / n:.0%}" if n else "-"])
         lines += [
-            f"Head to head, {OURS} against each peer (tie: within {TIE_TOL:.1%} relative):",
+            f"Head to head, {ours} against each peer (tie: within {TIE_TOL:.1%} relative):",
             "",
         ]
         lines += _table(["peer", "wins", "ties", "losses", "win share"], body) + [""]
@@ -189,7 +189,7 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
         # budget use
         body, worst = [], None
         for t in tasks:
-            r = cells.get((t, OURS))
+            r = cells.get((t, ours))
             if not _ok(r):
                 continue
             over = r["fit_s"] / budget - 1
@@ -197,7 +197,7 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
             body.append([t, f"{r['fit_s']:.1f}", f"{over:+.1%}", f"{r['process_wall_s']:.1f}"])
         if body:
             lines += [
-                f"{OURS} fit wall time against the budget ({budget:g} s; the promise is "
+                f"{ours} fit wall time against the budget ({budget:g} s; the promise is "
                 f"+5 % at most). Worst: {worst:+.1%}.",
                 "",
             ]
@@ -222,16 +222,16 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
             body.append(row)
         lines += [f"{title}:", ""] + _table(["task", *systems], body) + [""]
 
-    for OURS in [s for s in systems if s in OURS_SYSTEMS and "autogluon_best" in systems]:  # noqa: N806
+    for ours in [s for s in systems if s in OURS_SYSTEMS and "autogluon_best" in systems]:
         body = []
         for t in tasks:
-            a, b = cells.get((t, OURS)), cells.get((t, "autogluon_best"))
+            a, b = cells.get((t, ours)), cells.get((t, "autogluon_best"))
             if _ok(a) and _ok(b):
                 body.append([t, f"{a['latency_ms'] / b['latency_ms']:.3f}"])
         if body:
             lines += (
                 [
-                    f"Single-row latency ratio {OURS} / autogluon_best (target: at most 0.2):",
+                    f"Single-row latency ratio {ours} / autogluon_best (target: at most 0.2):",
                     "",
                 ]
                 + _table(["task", "ratio"], body)
