@@ -189,6 +189,27 @@ def test_report_gives_each_project_system_its_own_head_to_head() -> None:
     assert "| mlresearcher_bagged | 0 | 0 | 1 |" not in text
     assert "| t1 | 0.050 |" in text and "| t1 | 0.200 |" in text  # latency ratios
     assert "mlresearcher_bagged" not in bench_run.DEFAULT_SYSTEMS
+    assert "mlresearcher_refit" not in bench_run.DEFAULT_SYSTEMS
+    # one mean-rank table per project system, ranked with the other left out: each of
+    # ours is ranked against the peer alone, so neither pushes the other down
+    assert "Mean rank (1 = best) and mean normalized score (1 = best), mlresearcher with" in text
+    assert "normalized score (1 = best), mlresearcher_bagged with" in text
+    assert (
+        text.count("| mlresearcher | 2.00 |") == 1
+        and text.count("| mlresearcher_bagged | 1.00 |") == 1
+    )
+
+
+def test_report_ranks_a_single_project_system_with_every_peer() -> None:
+    rows = [
+        _row("t1", "mlresearcher_refit", 0.80, True),
+        _row("t1", "autogluon_best", 0.85, True),
+        _row("t1", "lightgbm", 0.70, True),
+    ]
+    text = report.render(rows)
+    assert "Mean rank (1 = best) and mean normalized score (1 = best):" in text
+    assert "| mlresearcher_refit | 2.00 |" in text
+    assert "Head to head, mlresearcher_refit against each peer" in text
 
 
 def test_worker_records_the_project_version_for_each_project_system() -> None:
@@ -213,6 +234,11 @@ def test_report_split_noise_flags_losses_beyond_noise() -> None:
     text = report.render(rows)
     assert "loses beyond the noise on split 0: 1." in text
     assert "| t1 | -0.01 | -0.01 | 0.02 | 0.02 | no |" in text
+    # each project system on split 0 gets its own noise table
+    bagged = [dict(r, system="mlresearcher_bagged") for r in rows if r["system"] == "mlresearcher"]
+    text = report.render(rows + bagged)
+    assert "## Split-to-split noise, mlresearcher against LightGBM" in text
+    assert "## Split-to-split noise, mlresearcher_bagged against LightGBM" in text
     assert "| t2 | -0.05 | -0.06 | 0.01 | 0 | yes |" in text
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 TIE_TOL = 1e-3
 ORDER = [
     "mlresearcher",
+    "mlresearcher_refit",
     "mlresearcher_bagged",
     "autogluon_best",
     "autogluon_medium",
@@ -40,7 +41,7 @@ ORDER = [
 ]
 OURS = "mlresearcher"
 #: the project's own systems: each gets its head to head, budget and latency tables
-OURS_SYSTEMS = ("mlresearcher", "mlresearcher_bagged")
+OURS_SYSTEMS = ("mlresearcher", "mlresearcher_refit", "mlresearcher_bagged")
 
 
 def _cells(rows: list[dict], budget: float, split_seed: int) -> dict[tuple[str, str], dict]:
@@ -121,6 +122,44 @@ def _table(header: list[str], body: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in body]
 
 
+def _rank_table(
+    cells: dict[tuple[str, str], dict], tasks: list[str], systems: list[str], ours: str | None
+) -> list[str]:
+    """Mean rank and mean normalized score of ``systems`` over the tasks they were run on."""
+    rank_sum: dict[str, list[float]] = defaultdict(list)
+    norm_sum: dict[str, list[float]] = defaultdict(list)
+    fails: dict[str, int] = defaultdict(int)
+    for t in tasks:
+        res = {s: cells[(t, s)] for s in systems if (t, s) in cells}
+        for s, v in ranks(res).items():
+            rank_sum[s].append(v)
+        for s, v in normalized(res).items():
+            norm_sum[s].append(v)
+        for s, r in res.items():
+            fails[s] += 0 if _ok(r) else 1
+    body = [
+        [
+            s,
+            f"{sum(rank_sum[s]) / len(rank_sum[s]):.2f}",
+            f"{sum(norm_sum[s]) / len(norm_sum[s]):.3f}",
+            str(len(rank_sum[s])),
+            str(fails[s]),
+        ]
+        for s in sorted(
+            (s for s in systems if rank_sum[s]),
+            key=lambda s: sum(rank_sum[s]) / len(rank_sum[s]),
+        )
+    ]
+    title = "Mean rank (1 = best) and mean normalized score (1 = best)"
+    if ours is not None:
+        title += f", {ours} with the project's other systems left out"
+    return (
+        [title + ":", ""]
+        + _table(["system", "mean rank", "normalized score", "tasks", "failed"], body)
+        + [""]
+    )
+
+
 def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str]:
     cells = _cells(rows, budget, split_seed)
     tasks = list(dict.fromkeys(t for t, _ in cells))
@@ -144,30 +183,12 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
     lines += ["Test score per task (best in bold):", ""]
     lines += _table(["task", "metric", *systems], body) + [""]
 
-    # ranks and normalized scores over the tasks every listed system was run on
-    rank_sum: dict[str, list[float]] = defaultdict(list)
-    norm_sum: dict[str, list[float]] = defaultdict(list)
-    fails: dict[str, int] = defaultdict(int)
-    for t in tasks:
-        res = {s: cells[(t, s)] for s in systems if (t, s) in cells}
-        for s, v in ranks(res).items():
-            rank_sum[s].append(v)
-        for s, v in normalized(res).items():
-            norm_sum[s].append(v)
-        for s, r in res.items():
-            fails[s] += 0 if _ok(r) else 1
-    body = [
-        [
-            s,
-            f"{sum(rank_sum[s]) / len(rank_sum[s]):.2f}",
-            f"{sum(norm_sum[s]) / len(norm_sum[s]):.3f}",
-            str(len(rank_sum[s])),
-            str(fails[s]),
-        ]
-        for s in sorted(systems, key=lambda s: sum(rank_sum[s]) / max(1, len(rank_sum[s])))
-    ]
-    lines += ["Mean rank (1 = best) and mean normalized score (1 = best):", ""]
-    lines += _table(["system", "mean rank", "normalized score", "tasks", "failed"], body) + [""]
+    # ranks and normalized scores; with several of the project's systems, one table for
+    # each with the others left out, so that no variant of ours pushes down another
+    ours_present = [s for s in systems if s in OURS_SYSTEMS]
+    for ours in ours_present if len(ours_present) > 1 else [None]:
+        ranked = [s for s in systems if s == ours or s not in OURS_SYSTEMS or ours is None]
+        lines += _rank_table(cells, tasks, ranked, ours)
 
     # head to head, budget use, for each of the project's systems
     for ours in [s for s in systems if s in OURS_SYSTEMS]:
@@ -240,15 +261,16 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
     return lines
 
 
-def noise_section(rows: list[dict], budget: float, seeds: list[int]) -> list[str]:
-    """mlresearcher against LightGBM on two splits, with LightGBM's split-to-split noise."""
+def noise_section(rows: list[dict], budget: float, seeds: list[int], ours: str = OURS) -> list[str]:
+    """One of the project's systems against LightGBM on two splits, with LightGBM's
+    split-to-split noise."""
     s0, s1 = seeds[0], seeds[1]
     c0, c1 = _cells(rows, budget, s0), _cells(rows, budget, s1)
     tasks = [t for t, s in c0 if s == "lightgbm" and (t, "lightgbm") in c1]
     body = []
     beyond = 0
     for t in tasks:
-        m0, m1 = c0.get((t, OURS)), c1.get((t, OURS))
+        m0, m1 = c0.get((t, ours)), c1.get((t, ours))
         l0, l1 = c0[(t, "lightgbm")], c1[(t, "lightgbm")]
         if not (_ok(l0) and _ok(l1)):
             continue
@@ -271,11 +293,11 @@ def noise_section(rows: list[dict], budget: float, seeds: list[int]) -> list[str
         return []
     return (
         [
-            f"## Split-to-split noise, {OURS} against LightGBM defaults ({budget:g} s)",
+            f"## Split-to-split noise, {ours} against LightGBM defaults ({budget:g} s)",
             "",
-            f"Advantage = {OURS}'s score minus LightGBM's, signed so that positive means "
-            f"{OURS} is better. Noise = |LightGBM split {s0} - LightGBM split {s1}|. "
-            f"Tasks where {OURS} loses beyond the noise on split {s0}: {beyond}.",
+            f"Advantage = {ours}'s score minus LightGBM's, signed so that positive means "
+            f"{ours} is better. Noise = |LightGBM split {s0} - LightGBM split {s1}|. "
+            f"Tasks where {ours} loses beyond the noise on split {s0}: {beyond}.",
             "",
         ]
         + _table(
@@ -284,7 +306,7 @@ def noise_section(rows: list[dict], budget: float, seeds: list[int]) -> list[str
                 f"advantage, split {s0}",
                 f"advantage, split {s1}",
                 "LightGBM noise",
-                f"{OURS} noise",
+                f"{ours} noise",
                 "loses beyond noise",
             ],
             body,
@@ -303,7 +325,13 @@ def render(rows: list[dict]) -> str:
         seeds = sorted({int(r["split_seed"]) for r in rows if float(r["budget"]) == budget})
         lines += budget_section(rows, budget, seeds[0])
         if len(seeds) > 1:
-            lines += noise_section(rows, budget, seeds)
+            split0 = {
+                r["system"]
+                for r in rows
+                if float(r["budget"]) == budget and int(r["split_seed"]) == seeds[0]
+            }
+            for ours in [s for s in OURS_SYSTEMS if s in split0]:
+                lines += noise_section(rows, budget, seeds, ours)
     versions: dict[str, dict[str, str]] = {}
     for r in rows:
         if r.get("versions"):

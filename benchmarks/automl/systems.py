@@ -49,17 +49,18 @@ class System:
 
 
 class MLResearcher(System):
-    """The project's ``AutoModel`` (the same engine as ``mlresearcher run``), with its
-    default final model: each member refit once on all training rows."""
+    """The project's ``AutoModel`` (the same engine as ``mlresearcher run``) at its
+    defaults, its default final model included."""
 
-    final_model = "refit"
+    final_model: str | None = None  # None: AutoModel's default
 
     def fit(self, X, y):
         from mlresearcher import AutoModel
 
+        final = {} if self.final_model is None else {"final_model": self.final_model}
         self.model = AutoModel(
             time_limit=self.budget,
-            final_model=self.final_model,
+            **final,
             seed=self.seed,
             n_jobs=self.n_jobs,
             task=self.task.task_type,
@@ -88,6 +89,13 @@ class MLResearcher(System):
 
         with open(path, "wb") as f:
             pickle.dump(self.model, f)
+
+
+class MLResearcherRefit(MLResearcher):
+    """``AutoModel(final_model="refit")`` (``mlresearcher run --final-model refit``): each
+    member refit once on all training rows."""
+
+    final_model = "refit"
 
 
 class MLResearcherBagged(MLResearcher):
@@ -252,6 +260,7 @@ class HistGB(System):
 
 SYSTEMS: dict[str, type[System]] = {
     "mlresearcher": MLResearcher,
+    "mlresearcher_refit": MLResearcherRefit,
     "mlresearcher_bagged": MLResearcherBagged,
     "autogluon_best": AutoGluonBest,
     "autogluon_medium": AutoGluonMedium,
@@ -261,4 +270,4 @@ SYSTEMS: dict[str, type[System]] = {
 }
 
 # Systems that run in the project's own environment; the others in the peers' environment.
-PROJECT_SYSTEMS = {"mlresearcher", "mlresearcher_bagged"}
+PROJECT_SYSTEMS = {"mlresearcher", "mlresearcher_refit", "mlresearcher_bagged"}

@@ -35,6 +35,7 @@ def _versions(system: str) -> dict[str, str]:
 
     names = {
         "mlresearcher": ["mlresearcher", "lightgbm", "xgboost", "catboost", "torch"],
+        "mlresearcher_refit": ["mlresearcher", "lightgbm", "xgboost", "catboost", "torch"],
         "mlresearcher_bagged": ["mlresearcher", "lightgbm", "xgboost", "catboost", "torch"],
         "autogluon_best": ["autogluon.tabular", "lightgbm", "xgboost-cpu", "catboost", "torch"],
         "autogluon_medium": ["autogluon.tabular", "lightgbm", "xgboost-cpu", "catboost", "torch"],
