@@ -75,13 +75,10 @@ class AutoModel(BaseEstimator):
         1 shows the live progress view on stderr.
     sensitive : list of str or None
         Columns of ``X`` whose groups the fairness analysis of :meth:`report` compares.
-    final_model : {"auto", "refit", "bagged"}, default="auto"
+    final_model : {"refit", "bagged"}, default="refit"
         ``"refit"``: each ensemble member is refit once on all rows, within the time limit,
         and predictions use that one model per member; ``"bagged"``: they average the
-        member's cross-validation fold models (5 to 15 per member, slower to predict);
-        ``"auto"``: refit under repeated cross-validation (fewer than 2,500 rows, 15 fold
-        models per member), bagged otherwise (5 fold models, the ones the cross-validated
-        score measured).
+        member's cross-validation fold models (5 to 15 per member, slower to predict).
     target_transform : bool, default=True
         For a non-negative, skewed regression target (a price, a count), let the boosters
         also try fitting its square root or log (scored on the target's own scale);
@@ -106,7 +103,7 @@ class AutoModel(BaseEstimator):
         store: str | None = None,
         verbose: int = 0,
         sensitive: list[str] | tuple[str, ...] | None = None,
-        final_model: str = "auto",
+        final_model: str = "refit",
         target_transform: bool = True,
     ) -> None:
         self.time_limit = time_limit

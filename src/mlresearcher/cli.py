@@ -159,11 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--final-model",
-        choices=("auto", "refit", "bagged"),
-        default="auto",
-        help="refit: each ensemble member refit once on all rows (fast predictions);"
-        " bagged: the average of its cross-validation fold models; auto (default): refit"
-        " under repeated cross-validation (small data), bagged otherwise",
+        choices=("refit", "bagged"),
+        default="refit",
+        help="refit: each ensemble member refit once on all rows (fast predictions; default);"
+        " bagged: the average of its cross-validation fold models",
     )
     r.add_argument(
         "--no-target-transform",

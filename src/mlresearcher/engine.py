@@ -5,10 +5,9 @@ The CLI and :class:`mlresearcher.AutoModel` are thin shells over :func:`run`.
 
 Time budget: ``time_limit`` seconds cover everything from ``clock_start`` (the CLI passes
 its own start) to the saved model. The search stops at ``limit - reserve``; the reserve
-(5% of the limit, at least 1.5 s, at most 15 s) pays for ensembling and saving. When the
-final model is a refit (``final_model="refit"``, or ``"auto"`` under repeated k-fold) the
-campaign moves its search deadline earlier by the expected refit time of the likely
-ensemble members (:mod:`mlresearcher.search.refit`).
+(5% of the limit, at least 1.5 s, at most 15 s) pays for ensembling and saving. With
+``final_model="refit"`` the campaign moves its search deadline earlier by the expected
+refit time of the likely ensemble members (:mod:`mlresearcher.search.refit`).
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from mlresearcher.models.registry import get_families
 from mlresearcher.models.text import text_corpus
 from mlresearcher.predictor import Member, Predictor
 from mlresearcher.search.campaign import Campaign, CampaignResult, TrialResult
-from mlresearcher.search.refit import FINAL_MODELS, choose_final_model, refit_members
+from mlresearcher.search.refit import FINAL_MODELS, refit_members
 from mlresearcher.store.db import Store
 
 
@@ -76,7 +75,7 @@ class RunConfig:
     cluster: str | None = None  # where trials run; see mlresearcher.execution.make_executor
     trial_timeout: float | None = None  # seconds per trial (isolated executors)
     trial_memory: float | None = None  # MB of private memory per trial (isolated executors)
-    final_model: str = "auto"  # refit: members refit on all rows; bagged: their fold models
+    final_model: str = "refit"  # refit: members refit on all rows; bagged: their fold models
     target_transform: bool = True  # boosters may fit a skewed non-negative target's sqrt/log
 
     def validate(self) -> None:
@@ -284,9 +283,6 @@ def run(
         embargo=config.embargo,
         entity=config.entity,
     )
-    final_model, final_why = choose_final_model(
-        config.final_model, protocol.kind, protocol.n_splits * protocol.n_repeats
-    )
     # -- budget
     deadline = ensemble_deadline = analysis_deadline = refit_deadline = None
     do_analysis = config.analysis and out_dir is not None
@@ -384,7 +380,7 @@ def run(
             on_start=on_start,
             executor=executor,
             prior=resume,
-            refit_reserve=final_model == "refit",
+            refit_reserve=config.final_model == "refit",
             target_transform=config.target_transform,
         )
         result = campaign.run()
@@ -409,22 +405,7 @@ def run(
             store.finish_run(run_id, status="failed", summary={"error": msg})
         raise DataError(msg + "; raise --time-limit or --max-trials")
     predictor, leaderboard, oof = _finalize(result, campaign, schema, target, metric, protocol)
-    predictor.info["final_model"] = {
-        "requested": config.final_model,
-        "used": final_model,
-        "why": final_why,
-    }
-    if config.final_model == "auto":
-        findings.append(
-            Finding(
-                "final_model",
-                "info",
-                f"final model: {final_model}, {final_why}",
-                evidence={"protocol": protocol.kind, "final_model": final_model},
-                action="--final-model refit|bagged chooses one",
-            )
-        )
-    if final_model == "refit":
+    if config.final_model == "refit":
         outcome = refit_members(
             predictor.members,
             {t.name: t for t in result.trials},

@@ -1,10 +1,9 @@
 """The final predictor: a weighted average of the ensemble members.
 
-Each member is either one model refit on all training rows (``final_model="refit"``, the
-choice of ``"auto"`` under repeated cross-validation, see :mod:`mlresearcher.search.refit`)
-or the fold models trained during cross-validation, each on its training fold, averaged
-(``final_model="bagged"``, the choice of ``"auto"`` under a single k-fold, and members that
-could not be refit). Members are combined with the ensemble weights chosen out of fold.
+Each member is either one model refit on all training rows (the default, see
+:mod:`mlresearcher.search.refit`) or the fold models trained during cross-validation, each
+on its training fold, averaged (``final_model="bagged"``, and members that could not be
+refit). Members are combined with the ensemble weights chosen out of fold.
 """
 
 from __future__ import annotations

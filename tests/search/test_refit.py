@@ -15,12 +15,7 @@ from mlresearcher.engine import RunConfig
 from mlresearcher.errors import ConfigError
 from mlresearcher.models.base import FitContext, ModelFamily, predict_scores
 from mlresearcher.predictor import Member
-from mlresearcher.search.refit import (
-    REFIT_MARGIN,
-    choose_final_model,
-    expected_refit_seconds,
-    refit_members,
-)
+from mlresearcher.search.refit import REFIT_MARGIN, expected_refit_seconds, refit_members
 
 
 def _weighted(predictor, X, models_of) -> np.ndarray:
@@ -40,7 +35,7 @@ def fitted(request) -> dict[str, Any]:
 
     df = pd.read_csv(EXAMPLES / "penguins.csv")
     X, y = df.drop(columns=["species"]), df["species"]
-    out = {"X": X, "y": y}
+    out = {"X": X}
     for final in ("refit", "bagged"):
         out[final] = AutoModel(
             time_limit=None,
@@ -81,50 +76,8 @@ def test_the_final_model_form_changes_no_cross_validated_number(fitted):
 
 
 def test_an_unknown_final_model_is_a_config_error():
-    with pytest.raises(ConfigError, match="--final-model must be one of auto, refit, bagged"):
+    with pytest.raises(ConfigError, match="--final-model must be one of refit, bagged"):
         RunConfig(final_model="distilled").validate()
-
-
-@pytest.mark.parametrize(
-    "kind, used",
-    [
-        ("repeated_kfold", "refit"),  # small data: 15 fold models, a cheap refit
-        ("kfold", "bagged"),  # the 5 fold models the cross-validated score measured
-        ("group_kfold", "bagged"),
-        ("holdout", "bagged"),  # a single fold model: nothing to refit or reserve time for
-        ("time_split", "bagged"),  # windows in time are never refit
-    ],
-)
-def test_auto_picks_the_final_model_by_protocol(kind, used):
-    got, why = choose_final_model("auto", kind, 15 if kind == "repeated_kfold" else 5)
-    assert got == used and why
-    # an explicit choice is kept whatever the protocol
-    assert choose_final_model("refit", kind)[0] == "refit"
-    assert choose_final_model("bagged", kind)[0] == "bagged"
-
-
-def test_the_default_final_model_follows_the_protocol_and_says_why(fitted):
-    from conftest import load_dataset
-
-    # penguins, 344 rows: repeated 5-fold
-    small = AutoModel(time_limit=None, max_trials=2, families=["linear"]).fit(
-        fitted["X"], fitted["y"]
-    )
-    assert small.get_params()["final_model"] == "auto"
-    assert small.predictor_.info["final_model"]["used"] == "refit"
-    assert all(m.refit_model is not None for m in small.predictor_.members)
-    df, entry = load_dataset("credit_scoring")  # 4,454 rows: a single 5-fold
-    X, y = df.drop(columns=[entry["target"]]), df[entry["target"]]
-    large = AutoModel(time_limit=None, max_trials=2, families=["linear"]).fit(X, y)
-    assert large.predictor_.info["final_model"] == {
-        "requested": "auto",
-        "used": "bagged",
-        "why": choose_final_model("auto", "kfold", 5)[1],
-    }
-    assert "refit" not in large.predictor_.info
-    assert all(m.refit_model is None and len(m.models) == 5 for m in large.predictor_.members)
-    finding = next(f for f in large.findings_ if f["code"] == "final_model")
-    assert finding["message"].startswith("final model: bagged")
 
 
 # refit_members on its own ---------------------------------------------------------------

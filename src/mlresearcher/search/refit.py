@@ -32,8 +32,8 @@ import pandas as pd
 
 from mlresearcher.models.base import FitContext, ModelFamily
 
-#: the final-model choices a run accepts (``auto`` picks one of the two others)
-FINAL_MODELS = ("auto", "refit", "bagged")
+#: the final-model forms a run can deliver
+FINAL_MODELS = ("refit", "bagged")
 #: protocols whose fold models a refit replaces (shuffled and grouped k-fold)
 REFIT_PROTOCOLS = ("kfold", "repeated_kfold", "group_kfold")
 #: a refit fits ``1 / (1 - 1/k)`` times a fold's rows; a margin on top for a busy machine
@@ -50,32 +50,6 @@ class RefitOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {"refit": self.refit, "kept": self.kept, "seconds": round(self.seconds, 3)}
-
-
-def choose_final_model(requested: str, protocol_kind: str, n_splits: int = 5) -> tuple[str, str]:
-    """The final-model form a run delivers (``"refit"`` or ``"bagged"``) and why.
-
-    ``auto`` refits only under repeated k-fold (small data): there a member is 15 fold
-    models, each trained on 80 % of few rows, while one refit on every row is cheap and
-    predicts 15 times faster. Under a single k-fold it keeps the fold models: the members
-    are the models the cross-validated score measured, averaging them reduces variance, and
-    no search time goes to refitting on many rows (more accurate on 4 of 5 large dev tasks
-    in ``benchmarks/automl/bagged_vs_refit.py``). Holdout and time-ordered protocols keep
-    their fold models either way (see :func:`refit_members`), so they get no refit reserve.
-    """
-    if requested != "auto":
-        return requested, f"{requested} was asked for"
-    if protocol_kind == "repeated_kfold":
-        return "refit", (
-            f"repeated cross-validation leaves {n_splits} fold models per member; one refit"
-            " on all rows of small data is cheap and faster to predict"
-        )
-    if protocol_kind in REFIT_PROTOCOLS:
-        return "bagged", (
-            f"the average of each member's {n_splits} fold models, the models its"
-            " cross-validated score measured (no refit time taken from the search)"
-        )
-    return "bagged", f"the {protocol_kind} protocol's fold models are not refit"
 
 
 def expected_refit_seconds(fit_seconds: float, n_folds: int, n_splits: int) -> float:
