@@ -234,12 +234,12 @@ def test_report_split_noise_flags_losses_beyond_noise() -> None:
     text = report.render(rows)
     assert "loses beyond the noise on split 0: 1." in text
     assert "| t1 | -0.01 | -0.01 | 0.02 | 0.02 | no |" in text
+    assert "| t2 | -0.05 | -0.06 | 0.01 | 0 | yes |" in text
     # each project system on split 0 gets its own noise table
     bagged = [dict(r, system="mlresearcher_bagged") for r in rows if r["system"] == "mlresearcher"]
     text = report.render(rows + bagged)
     assert "## Split-to-split noise, mlresearcher against LightGBM" in text
     assert "## Split-to-split noise, mlresearcher_bagged against LightGBM" in text
-    assert "| t2 | -0.05 | -0.06 | 0.01 | 0 | yes |" in text
 
 
 def test_end_to_end_run_is_resumable_and_records_failures(

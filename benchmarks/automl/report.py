@@ -186,9 +186,12 @@ def budget_section(rows: list[dict], budget: float, split_seed: int) -> list[str
     # ranks and normalized scores; with several of the project's systems, one table for
     # each with the others left out, so that no variant of ours pushes down another
     ours_present = [s for s in systems if s in OURS_SYSTEMS]
-    for ours in ours_present if len(ours_present) > 1 else [None]:
-        ranked = [s for s in systems if s == ours or s not in OURS_SYSTEMS or ours is None]
-        lines += _rank_table(cells, tasks, ranked, ours)
+    if len(ours_present) > 1:
+        for ours in ours_present:
+            ranked = [s for s in systems if s == ours or s not in OURS_SYSTEMS]
+            lines += _rank_table(cells, tasks, ranked, ours)
+    else:
+        lines += _rank_table(cells, tasks, systems, None)
 
     # head to head, budget use, for each of the project's systems
     for ours in [s for s in systems if s in OURS_SYSTEMS]:

@@ -144,7 +144,6 @@ def run_one(
     return row
 
 
-#: what a run without --systems runs: every system but the variant of mlresearcher
 #: the project at its defaults and every peer; the final-model variants run on request
 DEFAULT_SYSTEMS = [s for s in SYSTEMS if s not in ("mlresearcher_refit", "mlresearcher_bagged")]
 

@@ -24,7 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scoring import score  # noqa: E402
-from systems import SYSTEMS  # noqa: E402
+from systems import PROJECT_SYSTEMS, SYSTEMS  # noqa: E402
 from tasks import Task  # noqa: E402
 
 N_LATENCY = 50
@@ -34,9 +34,9 @@ def _versions(system: str) -> dict[str, str]:
     from importlib import metadata
 
     names = {
-        "mlresearcher": ["mlresearcher", "lightgbm", "xgboost", "catboost", "torch"],
-        "mlresearcher_refit": ["mlresearcher", "lightgbm", "xgboost", "catboost", "torch"],
-        "mlresearcher_bagged": ["mlresearcher", "lightgbm", "xgboost", "catboost", "torch"],
+        **dict.fromkeys(
+            PROJECT_SYSTEMS, ["mlresearcher", "lightgbm", "xgboost", "catboost", "torch"]
+        ),
         "autogluon_best": ["autogluon.tabular", "lightgbm", "xgboost-cpu", "catboost", "torch"],
         "autogluon_medium": ["autogluon.tabular", "lightgbm", "xgboost-cpu", "catboost", "torch"],
         "flaml": ["flaml", "lightgbm", "xgboost-cpu", "catboost"],
