@@ -194,11 +194,10 @@ def test_ensemble_selection_keeps_the_fewest_members_among_prefixes_that_score_a
 
 
 @pytest.mark.parametrize("share", [None, 1e-6])  # the estimate, then the cap
-def test_the_search_keeps_time_to_refit_the_likely_members(problem, monkeypatch, share):
+def test_the_search_keeps_time_to_refit_the_final_ensembles_members(problem, monkeypatch, share):
     import time
 
     from mlresearcher.search import campaign as campaign_module
-    from mlresearcher.search.ensemble import select_ensemble
     from mlresearcher.search.refit import expected_refit_seconds
 
     if share is not None:
@@ -214,8 +213,8 @@ def test_the_search_keeps_time_to_refit_the_likely_members(problem, monkeypatch,
             schema,
             protocol,
             metric,
-            get_families(["linear", "lightgbm"]),
-            max_trials=3,
+            get_families(["linear", "lightgbm", "knn"]),
+            max_trials=5,
             deadline=start + 1000.0,
             ensemble_deadline=start + 1010.0,
             refit_reserve=reserve,
@@ -230,21 +229,29 @@ def test_the_search_keeps_time_to_refit_the_likely_members(problem, monkeypatch,
     reserve = camp._search_end - camp.deadline
     assert reserve > 0
     assert camp._ensemble_end - camp.ensemble_deadline == pytest.approx(reserve)
-    # the members of a short selection over the best trials, at their expected refit time
-    done = [t for t in result.trials if t.oof is not None and t.models is not None]
-    top = sorted(done, key=lambda t: (metric.loss(t.score), t.number))[
-        : campaign_module.REFIT_LIKELY
-    ]
-    folds = [(0, va) for _, va in protocol.folds]
-    picked = select_ensemble(
-        metric, target.y, {t.number: t.oof for t in top}, folds, rounds=10
-    ).weights
+    # the time kept is what the members the final selection chose take to refit
+    by_number = {t.number: t for t in result.trials}
+    members = [by_number[n] for n in camp._ensemble().weights]
     need = sum(
-        expected_refit_seconds(t.fit_time, len(t.fold_scores), protocol.n_splits)
-        for t in top
-        if t.number in picked
+        expected_refit_seconds(t.fit_time, len(t.fold_scores), protocol.n_splits) for t in members
     )
     cap = campaign_module.REFIT_SHARE * (camp._search_end - camp._started)
     assert reserve == pytest.approx(min(need, cap))
     if share is not None:
         assert reserve <= 1e-6 * 1000.0 + 1e-9
+
+
+def test_the_refit_probe_scores_a_bounded_share_of_every_fold(problem, monkeypatch):
+    from mlresearcher.search import campaign as campaign_module
+
+    monkeypatch.setattr(campaign_module, "REFIT_PROBE_ROWS", 150)
+    X, target, schema, protocol = problem
+    camp = Campaign(
+        X, target, schema, protocol, get_metric(None, "binary"), get_families(["linear"])
+    )
+    probe, full = camp._probe_folds(), camp._folds()
+    assert 140 <= sum(len(va) for _, va in probe) <= 150
+    for (r, sub), (r_full, va) in zip(probe, full, strict=True):
+        assert r == r_full
+        assert set(sub) <= set(va) and len(sub) == pytest.approx(len(va) / 4, abs=1)
+    assert camp._probe_folds() is probe  # drawn once

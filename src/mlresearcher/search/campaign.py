@@ -66,10 +66,9 @@ PORTFOLIO_ORDER = (
 )
 
 
-#: the best trials among which the search looks for the members it leaves time to refit
-#: (see search.refit), and the rounds of the short ensemble selection that picks them
-REFIT_LIKELY = 6
-REFIT_PROBE_ROUNDS = 10
+#: out-of-fold rows the refit probe (an ensemble selection that foresees the final one's
+#: members) scores on at most: enough to pick the same members, cheap at any data size
+REFIT_PROBE_ROWS = 5_000
 #: the most of the search time kept for the refit
 REFIT_SHARE = 0.2
 
@@ -128,6 +127,7 @@ class Campaign:
         self.refit_reserve, self._search_end = refit_reserve, deadline
         self._ensemble_end = ensemble_deadline
         self._reserve_key: tuple[int, ...] = ()
+        self._probe_fold_rows: list[tuple[int, np.ndarray]] | None = None
         self._started = clock()
         self.keep_top, self.ensemble_rounds = keep_top, ensemble_rounds
         self.on_trial, self.on_start, self.clock = on_trial, on_start, clock
@@ -347,7 +347,6 @@ class Campaign:
         ot, fam, params = asked.pop(result.number)
         self.trials.append(result)
         self._note_fold_times(result)
-        self._reserve_refit()
         if ot is None:
             self._teach(study, fam, names, params, result)
         elif result.status == "complete":
@@ -357,6 +356,7 @@ class Campaign:
         else:
             study.tell(ot, state=optuna.trial.TrialState.FAIL)
         self._retain_models()
+        self._reserve_refit()
         if self.on_trial:
             self.on_trial(result, self)
 
@@ -386,6 +386,7 @@ class Campaign:
                         del queue[i]
                         break
         self._retain_models()
+        self._reserve_refit()
         return max((t.number for t in self.prior), default=-1) + 1
 
     def _teach(
@@ -448,37 +449,34 @@ class Campaign:
         """Move the search and ensemble deadlines so that the likely members can be refit
         before the run's end.
 
-        The likely members are those of a short ensemble selection
-        (:data:`REFIT_PROBE_ROUNDS` rounds) over the :data:`REFIT_LIKELY` best complete
-        trials, redone only when that set of trials changes; the time kept is their
-        expected refit time, at most :data:`REFIT_SHARE` of the search time."""
+        The likely members are those of an ensemble selection with the final one's
+        candidates (the trials that keep their fold models) and rounds, scored on at most
+        :data:`REFIT_PROBE_ROWS` out-of-fold rows, redone only when the candidates change;
+        the time kept is their expected refit time, at most :data:`REFIT_SHARE` of the
+        search time."""
         if not self.refit_reserve or self._search_end is None:
             return
-        top = sorted(
-            (t for t in self.trials if t.oof is not None and t.models is not None),
-            key=lambda t: (self.metric.loss(t.score), t.number),
-        )[:REFIT_LIKELY]
-        key = tuple(t.number for t in top)
-        if not top or key == self._reserve_key:
+        cands = self._candidates()
+        key = tuple(t.number for t in cands)
+        if not cands or key == self._reserve_key:
             return
         self._reserve_key = key
-        folds = [(self._fold_repeat[i], va) for i, (_, va) in enumerate(self.protocol.folds)]
-        if len(top) == 1:  # what a selection over one candidate picks
-            likely = {top[0].number}
+        if len(cands) == 1:  # what a selection over one candidate picks
+            likely = {cands[0].number}
         else:  # only the weights are read: the quick arithmetic's scores will do
             likely = set(
                 select_ensemble(
                     self.metric,
                     self.y,
-                    {t.number: t.oof for t in top},
-                    folds,
-                    rounds=REFIT_PROBE_ROUNDS,
+                    {t.number: t.oof for t in cands},
+                    self._probe_folds(),
+                    rounds=self.ensemble_rounds,
                     exact_scores=False,
                 ).weights
             )
         need = sum(
             expected_refit_seconds(t.fit_time, len(t.fold_scores), self.protocol.n_splits)
-            for t in top
+            for t in cands
             if t.number in likely and t.origin != "subsample" and len(t.models) > 1
         )
         cap = REFIT_SHARE * max(0.0, self._search_end - self._started)
@@ -486,6 +484,22 @@ class Campaign:
         self.deadline = self._search_end - reserve
         if self._ensemble_end is not None:  # the refit comes after the ensemble
             self.ensemble_deadline = self._ensemble_end - reserve
+
+    def _probe_folds(self) -> list[tuple[int, np.ndarray]]:
+        """The selection's folds, each cut to the same share of its validation rows so that
+        all of them hold at most :data:`REFIT_PROBE_ROWS` (drawn once, fixed seed)."""
+        if self._probe_fold_rows is None:
+            folds = self._folds()
+            total = sum(len(va) for _, va in folds)
+            share = min(1.0, REFIT_PROBE_ROWS / max(1, total))
+            rng = np.random.default_rng(0)
+            self._probe_fold_rows = [
+                (r, np.sort(rng.choice(va, max(1, round(share * len(va))), replace=False)))
+                if share < 1.0
+                else (r, va)
+                for r, va in folds
+            ]
+        return self._probe_fold_rows
 
     def _family_cost(self, name: str) -> float:
         return next((f.cost for f in self.families if f.name == name), 1.0)
@@ -525,25 +539,31 @@ class Campaign:
             t.models = None
 
     # ensemble ---------------------------------------------------------------------------------------
-    def _ensemble(self) -> EnsembleSelection | None:
+    def _candidates(self) -> list[TrialResult]:
+        """The final ensemble's candidates, best first: the trials that keep fold models."""
         cands = [t for t in self.trials if t.models is not None and t.oof is not None]
+        return sorted(cands, key=lambda t: (self.metric.loss(t.score), t.number))
+
+    def _folds(self) -> list[tuple[int, np.ndarray]]:
+        """(repeat, validation rows) of every fold, as the ensemble selection scores them."""
+        return [(self._fold_repeat[i], va) for i, (_, va) in enumerate(self.protocol.folds)]
+
+    def _ensemble(self) -> EnsembleSelection | None:
+        cands = self._candidates()
         if not cands:
             return None
-        cands.sort(key=lambda t: (self.metric.loss(t.score), t.number))
-        folds = [(self._fold_repeat[i], va) for i, (_, va) in enumerate(self.protocol.folds)]
         return select_ensemble(
             self.metric,
             self.y,
             {t.number: t.oof for t in cands},
-            folds,
+            self._folds(),
             rounds=self.ensemble_rounds,
             deadline=self.ensemble_deadline,
             clock=self.clock,
         )
 
     def fold_scores_of(self, oof: np.ndarray) -> list[float]:
-        folds = [(self._fold_repeat[i], va) for i, (_, va) in enumerate(self.protocol.folds)]
-        return fold_scores(self.metric, self.y, oof, folds)
+        return fold_scores(self.metric, self.y, oof, self._folds())
 
 
 #: origins of trials whose configuration and pruning depend on no other trial
