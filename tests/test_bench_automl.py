@@ -313,3 +313,29 @@ def test_latency_refuses_a_missing_model_instead_of_fitting_one(tmp_path: Path) 
     assert done.returncode == 2
     assert "no such file" in done.stderr and "Traceback" not in done.stderr
     assert not missing.exists() and not (tmp_path / "out").exists()
+
+
+def test_forest_leaves_scores_every_setting_and_rejects_bad_input(tmp_path, capsys) -> None:
+    import forest_leaves
+
+    from mlresearcher.models.forests import LEAF_BUDGET
+
+    df = pd.read_parquet(DATASETS / "restaurant_inspection_score.parquet").iloc[:300]
+    folder = tmp_path / "seed0" / "restaurant_inspection_score"
+    folder.mkdir(parents=True)
+    df.iloc[:240].to_parquet(folder / "train.parquet")
+    df.iloc[240:].to_parquet(folder / "test.parquet")
+    args = ["--splits", str(tmp_path / "seed0"), "--datasets", str(DATASETS), "--trees", "4"]
+    assert forest_leaves.main(args) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + 12  # header, 2 groupings x 3 leaf caps x 2 max_features
+    assert sum(f"| {LEAF_BUDGET // 4} |" in r for r in rows) == 4
+    assert all(float(r.split("|")[4]) > 0 for r in rows[1:])
+
+    assert forest_leaves.main([*args[:4], "--trees", "0"]) == 2
+    assert forest_leaves.main([*args, "--task", "police_stop_search"]) == 2
+    assert forest_leaves.main(["--splits", str(tmp_path / "none"), *args[2:]]) == 2
+    assert forest_leaves.main(["--splits", "x", "--datasets", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--trees must be at least 1" in err and "not a regression task" in err
+    assert "no saved split" in err and "no manifest.json" in err

@@ -48,16 +48,23 @@ def _codes(train: pd.DataFrame, test: pd.DataFrame, min_frequency: int | None):
 def main(argv: list[str] | None = None) -> int:
     from sklearn.ensemble import RandomForestRegressor
 
+    from mlresearcher.models.forests import LEAF_BUDGET
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--splits", required=True, help="a run's splits/seed<N> folder")
     ap.add_argument("--task", default="restaurant_inspection_score")
     ap.add_argument("--datasets", default=None, help="folder with manifest.json")
     ap.add_argument("--trees", type=int, default=300)
     args = ap.parse_args(argv)
+    if args.trees < 1:
+        print(f"error: --trees must be at least 1, got {args.trees}", file=sys.stderr)
+        return 2
+    datasets = Path(args.datasets) if args.datasets else default_datasets()
+    if not (datasets / "manifest.json").exists():
+        print(f"error: no manifest.json in {datasets}; pass --datasets DIR", file=sys.stderr)
+        return 2
 
-    tasks = {
-        t.name: t for t in load_tasks(Path(args.datasets) if args.datasets else default_datasets())
-    }
+    tasks = {t.name: t for t in load_tasks(datasets)}
     task = tasks.get(args.task)
     if task is None or task.task_type != "regression":
         print(f"error: {args.task!r} is not a regression task of the manifest", file=sys.stderr)
@@ -79,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|")
     for min_frequency in (3, None):
         X, Xt = _codes(train, test, min_frequency)
-        for leaves in (250_000 // args.trees, 15_000, None):
+        for leaves in (LEAF_BUDGET // args.trees, 15_000, None):
             for max_features in (1.0, 0.5):
                 t0 = time.perf_counter()
                 rf = RandomForestRegressor(

@@ -490,15 +490,14 @@ class Campaign:
         all of them hold at most :data:`REFIT_PROBE_ROWS` (drawn once, fixed seed)."""
         if self._probe_fold_rows is None:
             folds = self._folds()
-            total = sum(len(va) for _, va in folds)
-            share = min(1.0, REFIT_PROBE_ROWS / max(1, total))
-            rng = np.random.default_rng(0)
-            self._probe_fold_rows = [
-                (r, np.sort(rng.choice(va, max(1, round(share * len(va))), replace=False)))
-                if share < 1.0
-                else (r, va)
-                for r, va in folds
-            ]
+            share = REFIT_PROBE_ROWS / max(1, sum(len(va) for _, va in folds))
+            if share < 1.0:
+                rng = np.random.default_rng(0)
+                folds = [
+                    (r, np.sort(rng.choice(va, max(1, round(share * len(va))), replace=False)))
+                    for r, va in folds
+                ]
+            self._probe_fold_rows = folds
         return self._probe_fold_rows
 
     def _family_cost(self, name: str) -> float:
