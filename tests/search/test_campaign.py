@@ -255,3 +255,47 @@ def test_the_refit_probe_scores_a_bounded_share_of_every_fold(problem, monkeypat
         assert r == r_full
         assert set(sub) <= set(va) and len(sub) == pytest.approx(len(va) / 4, abs=1)
     assert camp._probe_folds() is probe  # drawn once
+
+
+def test_fold_models_are_kept_within_the_memory_budget_best_first(problem):
+    X, target, schema, protocol = problem
+    metric = get_metric(None, "binary")
+    fams = get_families(["linear", "random_forest", "extra_trees"])
+
+    def campaign(model_memory: int | None) -> Campaign:
+        return Campaign(
+            X, target, schema, protocol, metric, fams, max_trials=6, model_memory=model_memory
+        )
+
+    free = campaign(10**12)
+    free.run()
+    sizes = {t.number: free._bytes_of(t) for t in free.trials if t.models is not None}
+    assert len(sizes) == 6  # under keep_top, with room for all: every trial keeps its models
+    forest = max(sizes.values())
+    assert forest > 10 * min(sizes.values())  # a forest's folds outweigh a linear model's
+
+    budget = forest + forest // 2  # room for the largest forest trial and small ones
+    tight = campaign(budget)
+    result = tight.run()
+    ranked = sorted(result.trials, key=lambda t: (metric.loss(t.score), t.number))
+    kept = [t for t in ranked if t.models is not None]
+    assert ranked[0].models is not None  # the best trial keeps its models whatever their size
+    assert sum(tight._bytes_of(t) for t in kept) <= max(budget, tight._bytes_of(ranked[0]))
+    dropped = [t for t in ranked if t.models is None]
+    assert dropped and all(t.oof is not None for t in dropped)
+    # greedy, best first: each dropped trial would have overflowed what better ones hold
+    for t in dropped:
+        better = [k for k in kept if metric.loss(k.score) <= metric.loss(t.score) and k is not t]
+        assert sum(tight._bytes_of(k) for k in better) + tight._bytes_of(t) > budget
+    assert set(result.ensemble.weights) <= {t.number for t in kept}
+    assert any("kept within" in n for n in result.notes)
+    assert not any("kept within" in n for n in free.notes)
+
+
+def test_the_default_memory_budget_is_a_share_of_the_machine():
+    import os
+
+    from mlresearcher.search.campaign import MODEL_MEMORY_SHARE, default_model_memory
+
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert default_model_memory() == int(MODEL_MEMORY_SHARE * total)

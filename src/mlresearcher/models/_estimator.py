@@ -224,6 +224,13 @@ class TabularEstimator(BaseEstimator, ABC):
         self._fit_learner(Xt, y_local, n_out)
         return self
 
+    def memory_bytes(self) -> int:
+        """An estimate of the memory the fitted model holds: the numpy and sparse arrays
+        reachable from it (its preprocessing included). Families whose learner keeps its
+        model outside Python's objects (the forests' trees) count that part themselves;
+        the boosters' native models are small and are not counted."""
+        return reachable_array_bytes(self)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_features_in_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
@@ -263,6 +270,29 @@ class TabularEstimator(BaseEstimator, ABC):
         )
 
 
+def reachable_array_bytes(obj: Any, depth: int = 6) -> int:
+    """Bytes of the distinct numpy arrays (and scipy sparse matrices' arrays) reachable
+    from ``obj`` through attributes, lists, tuples and dicts, at most ``depth`` levels down."""
+    seen: set[int] = set()
+
+    def walk(o: Any, level: int) -> int:
+        if id(o) in seen or level > depth:
+            return 0
+        seen.add(id(o))
+        if isinstance(o, np.ndarray):
+            return int(o.nbytes) if o.base is None or id(o.base) not in seen else 0
+        if isinstance(o, (str, bytes, int, float, bool, type(None))):
+            return 0
+        if isinstance(o, dict):
+            return sum(walk(v, level + 1) for v in o.values())
+        if isinstance(o, (list, tuple, set)):
+            return sum(walk(v, level + 1) for v in o)
+        attrs = getattr(o, "__dict__", None)
+        return sum(walk(v, level + 1) for v in attrs.values()) if attrs else 0
+
+    return walk(obj, 0)
+
+
 def common_params(ctx: Any) -> dict[str, Any]:
     """The constructor arguments every family's estimator takes from a ``FitContext``."""
     return {
@@ -288,6 +318,7 @@ __all__ = [
     "grow_until_deadline",
     "inner_validation_split",
     "take_rows",
+    "reachable_array_bytes",
     "TARGET_TRANSFORMS",
     "inverse_target",
 ]

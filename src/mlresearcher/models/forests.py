@@ -2,9 +2,13 @@
 
 Under a deadline, trees are grown in chunks with ``warm_start`` and the deadline is
 checked between chunks (the trees are the same whatever the chunking, so results stay
-deterministic when the deadline does not bind). Fold models are kept in memory, so the size of each tree is
-bounded: ``max_leaf_nodes`` is derived from :data:`LEAF_BUDGET` leaves per forest, which
-keeps a fitted forest at roughly 35-40 MB however many rows it sees.
+deterministic when the deadline does not bind). A forest's size is bounded:
+``max_leaf_nodes`` is derived from :data:`LEAF_BUDGET` leaves per forest (5,000 per tree
+at the default 300 trees), which keeps a fitted regression or binary forest under about
+220 MB however many rows it sees; the campaign keeps fold models within a memory budget
+measured with :meth:`ForestModel.memory_bytes`. Category levels are kept as they are, rare
+ones included: the trees split on them as well as on common ones
+(``benchmarks/automl/forest_leaves.py`` measures both choices).
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from mlresearcher.models.preprocess import tree_preprocessor
 
 #: trees grown before the first deadline check (later chunks are sized to the time left)
 FIRST_CHUNK = 10
-#: leaves per forest, summed over its trees (a node costs ~80 bytes; nodes = 2 leaves - 1)
-LEAF_BUDGET = 250_000
+#: leaves per forest, summed over its trees (nodes = 2 leaves - 1)
+LEAF_BUDGET = 1_500_000
+#: bytes of one node of a scikit-learn tree, besides its value (8 bytes per output and class)
+NODE_BYTES = 64
 
 
 class ForestModel(TabularEstimator):
@@ -61,7 +67,7 @@ class ForestModel(TabularEstimator):
         self.bootstrap = bootstrap
 
     def _make_preprocessor(self, n_classes_present: int, n_rows: int) -> Any:
-        return tree_preprocessor(self.feature_roles, seed=self.seed, min_frequency=3)
+        return tree_preprocessor(self.feature_roles, seed=self.seed)
 
     def _fit_learner(self, Xt: Any, y: np.ndarray, n_out: int) -> None:
         from sklearn.ensemble import (
@@ -108,6 +114,15 @@ class ForestModel(TabularEstimator):
         self.learner_.set_params(n_jobs=1)  # predict parallelises over rows (see below)
         self.n_iterations_ = len(self.learner_.estimators_)
         self.stopped_by_deadline_ = deadline_passed(self.deadline)
+
+    def memory_bytes(self) -> int:
+        """What the fitted forest holds: its trees' nodes and values (native arrays the
+        generic estimate cannot see) and its preprocessing."""
+        trees = sum(
+            e.tree_.node_count * NODE_BYTES + e.tree_.value.nbytes
+            for e in getattr(getattr(self, "learner_", None), "estimators_", [])
+        )
+        return super().memory_bytes() + int(trees)
 
     def _predict_learner(self, Xt: Any) -> np.ndarray:
         # scikit-learn's threaded predict sums the trees in whatever order threads finish,

@@ -72,6 +72,10 @@ REFIT_PROBE_ROWS = 5_000
 #: the most of the search time kept for the refit
 REFIT_SHARE = 0.2
 
+#: share of the machine's physical memory that the kept fold models may hold, all trials
+#: together (the default of ``model_memory``)
+MODEL_MEMORY_SHARE = 0.125
+
 #: training rows of the subsampled first look at large data
 SUBSAMPLE_ROWS = 50_000
 #: the most of the time left that one subsampled trial may take (fit and prediction)
@@ -113,6 +117,7 @@ class Campaign:
         prior: list[TrialResult] | None = None,
         refit_reserve: bool = False,
         target_transform: bool = True,
+        model_memory: int | None = None,
     ) -> None:
         self.X, self.target, self.schema, self.protocol, self.metric = (
             X,
@@ -130,6 +135,9 @@ class Campaign:
         self._probe_fold_rows: list[tuple[int, np.ndarray]] | None = None
         self._started = clock()
         self.keep_top, self.ensemble_rounds = keep_top, ensemble_rounds
+        self.model_memory = default_model_memory() if model_memory is None else model_memory
+        self._model_bytes: dict[int, int] = {}
+        self._memory_dropped: set[int] = set()
         self.on_trial, self.on_start, self.clock = on_trial, on_start, clock
         self.y = target.y
         self.notes: list[str] = []
@@ -529,13 +537,34 @@ class Campaign:
         return min(done, key=lambda t: (self.metric.loss(t.score), t.number))
 
     def _retain_models(self) -> None:
-        """Keep fold models only for the ``keep_top`` best trials (bounded memory)."""
+        """Keep fold models for the ``keep_top`` best trials at most, best first, and only
+        while their estimated memory (:meth:`TabularEstimator.memory_bytes`) stays within
+        ``model_memory`` bytes; the best trial keeps its models whatever their size. A trial
+        that does not fit is skipped, and a smaller one below it may still be kept."""
         done = sorted(
             (t for t in self.trials if t.models is not None),
             key=lambda t: (self.metric.loss(t.score), t.number),
         )
-        for t in done[self.keep_top :]:
+        kept = used = 0
+        for t in done:
+            size = self._bytes_of(t)
+            if kept == 0 or (kept < self.keep_top and used + size <= self.model_memory):
+                kept, used = kept + 1, used + size
+                continue
+            if kept < self.keep_top and t.number not in self._memory_dropped:
+                self._memory_dropped.add(t.number)
+                if len(self._memory_dropped) == 1:
+                    self.notes.append(
+                        f"fold models were kept within {self.model_memory / 2**20:,.0f} MB: "
+                        "trials that did not fit in it could not join the ensemble"
+                    )
             t.models = None
+
+    def _bytes_of(self, t: TrialResult) -> int:
+        """The fold models' estimated memory, measured once per trial."""
+        if t.number not in self._model_bytes:
+            self._model_bytes[t.number] = sum(_memory_bytes(m) for m in t.models or [])
+        return self._model_bytes[t.number]
 
     # ensemble ---------------------------------------------------------------------------------------
     def _candidates(self) -> list[TrialResult]:
@@ -563,6 +592,27 @@ class Campaign:
 
     def fold_scores_of(self, oof: np.ndarray) -> list[float]:
         return fold_scores(self.metric, self.y, oof, self._folds())
+
+
+def default_model_memory() -> int:
+    """:data:`MODEL_MEMORY_SHARE` of the machine's physical memory, in bytes (of 8 GiB where
+    the system does not report it)."""
+    import os
+
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        total = 8 * 2**30
+    return int(MODEL_MEMORY_SHARE * total)
+
+
+def _memory_bytes(model: Any) -> int:
+    measure = getattr(model, "memory_bytes", None)
+    if callable(measure):
+        return int(measure())
+    from mlresearcher.models._estimator import reachable_array_bytes
+
+    return reachable_array_bytes(model)
 
 
 #: origins of trials whose configuration and pruning depend on no other trial

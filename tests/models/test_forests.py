@@ -1,0 +1,67 @@
+"""The forests' size bound, memory estimate and category codes."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlresearcher.data.schema import build_schema, infer_roles, prepare_features
+from mlresearcher.models import forests
+from mlresearcher.models.forests import ForestModel
+
+
+def _data(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, dict[str, str]]:
+    rng = np.random.default_rng(seed)
+    raw = pd.DataFrame(
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+            "shop": rng.choice([f"s{i}" for i in range(60)], size=n),
+        }
+    )
+    y = raw["x1"] * 2 + raw["x2"] + rng.normal(scale=0.1, size=n)
+    infos, _ = infer_roles(raw)
+    schema = build_schema(raw, infos)
+    return prepare_features(raw, schema), y.to_numpy(), dict(schema.feature_roles)
+
+
+@pytest.mark.parametrize("kind", ["random_forest", "extra_trees"])
+@pytest.mark.parametrize("task", ["regression", "binary"])
+def test_memory_estimate_matches_what_the_forest_takes_to_store(kind, task):
+    X, y, roles = _data()
+    if task == "binary":
+        y = (y > 0).astype(int)
+    model = ForestModel(
+        task=task,
+        n_classes=2 if task == "binary" else 0,
+        feature_roles=roles,
+        kind=kind,
+        n_estimators=30,
+    ).fit(X, y)
+    estimate, stored = model.memory_bytes(), len(pickle.dumps(model))
+    assert 0.8 * stored <= estimate <= 1.25 * stored
+
+
+def test_leaves_per_tree_follow_the_forest_budget(monkeypatch):
+    X, y, roles = _data(n=2000)
+    monkeypatch.setattr(forests, "LEAF_BUDGET", 20 * 100)
+    model = ForestModel(task="regression", feature_roles=roles, n_estimators=20).fit(X, y)
+    leaves = [e.tree_.n_leaves for e in model.learner_.estimators_]
+    assert max(leaves) == 100  # 2,000 rows would grow far more leaves unbounded
+    small = ForestModel(task="regression", feature_roles=roles, n_estimators=40).fit(X, y)
+    assert max(e.tree_.n_leaves for e in small.learner_.estimators_) == 64  # the floor
+    assert small.memory_bytes() < 2 * model.memory_bytes()
+
+
+def test_rare_category_levels_keep_codes_of_their_own():
+    X, y, roles = _data()
+    X = X.copy()
+    X["shop"] = X["shop"].astype(object)
+    X.loc[0, "shop"], X.loc[1, "shop"] = "once_a", "once_b"
+    X.loc[1, ["x1", "x2"]] = X.loc[0, ["x1", "x2"]]  # the two rows differ only in the level
+    model = ForestModel(task="regression", feature_roles=roles, n_estimators=5).fit(X, y)
+    codes = np.asarray(model.preprocessor_.transform(X.iloc[:2]), dtype=float)
+    assert not np.array_equal(codes[0], codes[1])  # grouped, both would get one code
