@@ -84,6 +84,9 @@ def test_each_family_compiles_or_falls_back_exactly(penguins_module, target):
         p = model.fit(X, y).predictor_
         ensemble = CompiledEnsemble(p.members, p.task, p.n_classes, p.schema.feature_roles)
         assert ensemble.compiled_fraction == (1.0 if is_compiled else 0.0), family
+        # a forest member's fold models walk as one table (scores below: the same numbers)
+        forest = family in ("random_forest", "extra_trees")
+        assert (ensemble.merged[0] is not None) == forest, family
         prepared = p.prepare(rows)
         arrays = {c: prepared[c].to_numpy() for c in prepared.columns}
         got = ensemble.scores(arrays, len(rows))

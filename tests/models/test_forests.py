@@ -65,3 +65,29 @@ def test_rare_category_levels_keep_codes_of_their_own():
     model = ForestModel(task="regression", feature_roles=roles, n_estimators=5).fit(X, y)
     codes = np.asarray(model.preprocessor_.transform(X.iloc[:2]), dtype=float)
     assert not np.array_equal(codes[0], codes[1])  # grouped, both would get one code
+
+
+@pytest.mark.parametrize("kind", ["random_forest", "extra_trees"])
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_a_few_rows_walk_all_trees_at_once_with_the_forests_own_numbers(kind, task):
+    X, y, roles = _data()
+    X = X.copy()
+    X.loc[::7, "x2"] = np.nan  # missing values follow each node's missing direction
+    n_classes = {"regression": 0, "binary": 2, "multiclass": 3}[task]
+    if n_classes:
+        y = np.digitize(y, np.quantile(y, np.linspace(0, 1, n_classes + 1)[1:-1]))
+    model = ForestModel(
+        task=task, n_classes=n_classes, feature_roles=roles, kind=kind, n_estimators=25
+    ).fit(X, y)
+    few = X.iloc[:5]
+    Xt = np.asarray(model.preprocessor_.transform(few), dtype=np.float32)
+    own = model.learner_.predict_proba(Xt) if n_classes else model.learner_.predict(Xt)
+    walked = model._predict_learner(Xt)
+    assert "_tree_walker" in model.__dict__  # the walk, not scikit-learn's per-tree calls
+    np.testing.assert_array_equal(walked, own)
+    again = pickle.loads(pickle.dumps(model))
+    assert "_tree_walker" not in again.__dict__  # rebuilt on use, never stored
+    method = again.predict_proba if n_classes else again.predict
+    np.testing.assert_array_equal(
+        method(few), (model.predict_proba if n_classes else model.predict)(few)
+    )

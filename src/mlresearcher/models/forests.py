@@ -115,6 +115,22 @@ class ForestModel(TabularEstimator):
         self.n_iterations_ = len(self.learner_.estimators_)
         self.stopped_by_deadline_ = deadline_passed(self.deadline)
 
+    def _walker(self) -> Any:
+        """All trees as one node table (built on first use; not pickled). Scikit-learn calls
+        its trees one by one, tens of microseconds each: most of a few rows' time, and the
+        whole of it where no compiled model stands in (text features)."""
+        walker = self.__dict__.get("_tree_walker")
+        if walker is None:
+            from mlresearcher.models.compiled import forest_walker
+
+            walker = self._tree_walker = forest_walker(self.learner_)
+        return walker
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_tree_walker", None)
+        return state
+
     def memory_bytes(self) -> int:
         """What the fitted forest holds: its trees' nodes and values (native arrays the
         generic estimate cannot see) and its preprocessing."""
@@ -129,7 +145,11 @@ class ForestModel(TabularEstimator):
         # which changes the last bits; sum them in order and parallelise over rows instead
         from concurrent.futures import ThreadPoolExecutor
 
+        from mlresearcher.models.compiled import TREE_WALK_ROWS
+
         Xt = np.asarray(Xt, dtype=np.float32)
+        if len(Xt) <= TREE_WALK_ROWS:  # a few rows: one numpy walk over all trees
+            return self._walker()(Xt)
         method = self.learner_.predict_proba if self._is_classification else self.learner_.predict
         chunks = np.array_split(np.arange(len(Xt)), max(1, min(self.n_jobs, len(Xt) // 1000)))
         if len(chunks) == 1:
