@@ -332,6 +332,14 @@ def test_forest_leaves_scores_every_setting_and_rejects_bad_input(tmp_path, caps
     assert sum(f"| {LEAF_BUDGET // 4} |" in r for r in rows) == 4
     assert all(float(r.split("|")[4]) > 0 for r in rows[1:])
 
+    assert forest_leaves.main([*args, "--kind", "extra_trees"]) == 0
+    et_rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+
+    def scores(table: list[str]) -> list[str]:
+        return [r.split("|")[4] for r in table[1:]]
+
+    assert len(et_rows) == 13 and scores(et_rows) != scores(rows)  # other trees, other scores
+
     assert forest_leaves.main([*args[:4], "--trees", "0"]) == 2
     assert forest_leaves.main([*args, "--task", "police_stop_search"]) == 2
     assert forest_leaves.main(["--splits", str(tmp_path / "none"), *args[2:]]) == 2
