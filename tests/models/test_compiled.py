@@ -95,6 +95,17 @@ def test_each_family_compiles_or_falls_back_exactly(penguins_module, target):
         assert np.array_equal(
             ensemble.scores(one, 1), p.predict_scores(rows.head(1), compiled=False)
         ), family
+        if forest:  # each fold model's own walk reads the member's one table
+            from mlresearcher.models.base import predict_scores
+            from mlresearcher.models.compiled import _ForestTrees
+
+            codes = {c: pd.factorize(arrays[c]) for c in ensemble.category_inputs}
+            codes = {c: (v[0], list(v[1])) for c, v in codes.items()}
+            for est, c in ensemble.members[0][1]:
+                assert not isinstance(c.small_predict, _ForestTrees), family
+                alone = c.scores(arrays, len(rows), p.task, p.n_classes, codes)
+                own = predict_scores(est, prepared, p.task, p.n_classes)
+                assert np.array_equal(alone, own), family
 
 
 def test_a_used_predictor_pickles_without_its_compiled_cache(mixed_model):

@@ -39,6 +39,7 @@ import contextlib
 import os
 import warnings
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -335,13 +336,11 @@ class _MergedForests:
     def __init__(self, walkers: list[_ForestTrees], width: int):
         offsets = np.cumsum([0] + [len(w.is_leaf) for w in walkers[:-1]]).astype(np.int64)
         self.is_leaf = np.concatenate([w.is_leaf for w in walkers])
-        self.left = np.concatenate(
-            [np.where(w.is_leaf, 0, w.left + o) for w, o in zip(walkers, offsets, strict=True)]
-        )
-        self.right = np.concatenate(
-            [np.where(w.is_leaf, 0, w.right + o) for w, o in zip(walkers, offsets, strict=True)]
-        )
+        # a leaf's children and feature are never read, whatever the offset makes of them
+        self.left = np.concatenate([w.left + o for w, o in zip(walkers, offsets, strict=True)])
+        self.right = np.concatenate([w.right + o for w, o in zip(walkers, offsets, strict=True)])
         self.feature = np.concatenate([w.feature + f * width for f, w in enumerate(walkers)])
+        self.width = width
         self.threshold = np.concatenate([w.threshold for w in walkers])
         self.missing_left = np.concatenate([w.missing_left for w in walkers])
         self.roots = np.concatenate([w.roots + o for w, o in zip(walkers, offsets, strict=True)])
@@ -350,19 +349,33 @@ class _MergedForests:
         self.node_offsets = offsets
         self.bounds = np.cumsum([0] + [len(w.roots) for w in walkers])
 
-    def _go_left(self, idx: np.ndarray, v: np.ndarray) -> np.ndarray:
-        return _ForestTrees._go_left(self, idx, v)  # type: ignore[arg-type]
+    _go_left = _ForestTrees._go_left
 
     def __call__(self, matrices: list[np.ndarray]) -> list[np.ndarray]:
         """Each fold model's output, as its own walk gives it, from its input matrix."""
         X = np.asarray(np.hstack(matrices), dtype=np.float32)
         idx = _descend(self, X, self._go_left)
-        out = []
-        for f, value in enumerate(self.values):
-            a, b = self.bounds[f], self.bounds[f + 1]
-            leaves = value[idx[:, a:b] - self.node_offsets[f]]
-            out.append(np.add.accumulate(leaves, axis=1)[:, -1] / (b - a))
-        return out
+        return [
+            self._average(f, idx[:, self.bounds[f] : self.bounds[f + 1]])
+            for f in range(len(self.values))
+        ]
+
+    def _average(self, f: int, idx: np.ndarray) -> np.ndarray:
+        leaves = self.values[f][idx - self.node_offsets[f]]
+        return np.add.accumulate(leaves, axis=1)[:, -1] / idx.shape[1]
+
+    def fold(self, f: int) -> Callable[[np.ndarray], np.ndarray]:
+        """Fold model ``f``'s own walk, over its part of the table (its own table is then
+        not kept: the member's trees are held once)."""
+        trees = slice(self.bounds[f], self.bounds[f + 1])
+
+        def walk(X: np.ndarray) -> np.ndarray:
+            wide = np.zeros((len(X), len(self.values) * self.width), dtype=np.float32)
+            wide[:, f * self.width : (f + 1) * self.width] = np.asarray(X, dtype=np.float32)
+            part = SimpleNamespace(**{**vars(self), "roots": self.roots[trees]})
+            return self._average(f, _descend(part, wide, self._go_left))
+
+        return walk
 
 
 def _merge_forests(compiled: list[CompiledModel | None]) -> _MergedForests | None:
@@ -1118,8 +1131,13 @@ class CompiledEnsemble:
             (m.weight, [(est, compile_estimator(est)) for est in m.predicting]) for m in members
         ]
         self.n_models = sum(len(models) for _, models in self.members)
-        # a member's forest fold models walked as one table, for a few rows
+        # a member's forest fold models walked as one table, for a few rows; each fold
+        # model's own walk then reads that table instead of a copy of its own
         self.merged = [_merge_forests([c for _, c in models]) for _, models in self.members]
+        for (_, models), merged in zip(self.members, self.merged, strict=True):
+            for f, (_, c) in enumerate(models if merged is not None else []):
+                assert c is not None
+                c.small_predict = merged.fold(f)
 
     @property
     def compiled_fraction(self) -> float:
