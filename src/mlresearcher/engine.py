@@ -421,8 +421,14 @@ def run(
         result.timings["refit"] = round(outcome.seconds, 3)
         if outcome.kept and outcome.refit:
             kept = "; ".join(f"{k}: {v}" for k, v in outcome.kept.items())
+            thinned = (
+                f"; {', '.join(outcome.thinned)} predict with a share of each fold model's"
+                " trees, one fold model's count in all"
+                if outcome.thinned
+                else ""
+            )
             findings.append(
-                Finding("refit_partial", "info", f"members kept as fold models ({kept})")
+                Finding("refit_partial", "info", f"members kept as fold models ({kept}){thinned}")
             )
     wall = time.monotonic() - start
     rr = RunResult(

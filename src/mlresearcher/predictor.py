@@ -38,11 +38,26 @@ class Member:
     weight: float
     models: list[Any]  # fitted fold estimators (what the out-of-fold analysis reads)
     refit_model: Any = None  # the same configuration fitted on every training row
+    # a forest's fold models not refit, each cut to every k-th of its trees (k folds):
+    # one fold model's tree count in all, the trees shared with ``models``
+    thinned: list[Any] | None = None
 
     @property
     def predicting(self) -> list[Any]:
-        """The models a prediction averages: the refit model, else the fold models."""
-        return [self.refit_model] if self.refit_model is not None else self.models
+        """The models a prediction averages: the refit model, else the thinned fold
+        models, else the fold models."""
+        if self.refit_model is not None:
+            return [self.refit_model]
+        return self.thinned or self.models
+
+    def form(self) -> str:
+        """How the member predicts, in words."""
+        if self.refit_model is not None:
+            return "refit on all rows"
+        if self.thinned:
+            trees = sum(getattr(m, "n_iterations_", 0) for m in self.thinned)
+            return f"{trees} trees drawn from its {len(self.models)} fold models"
+        return f"{len(self.models)} fold models"
 
 
 @dataclass
@@ -143,15 +158,7 @@ class Predictor:
         return self.predict_scores(X)
 
     def describe(self) -> str:
-        parts = [
-            f"{m.weight:.2f} x {m.name} "
-            + (
-                "(refit on all rows)"
-                if m.refit_model is not None
-                else f"({len(m.models)} fold models)"
-            )
-            for m in self.members
-        ]
+        parts = [f"{m.weight:.2f} x {m.name} ({m.form()})" for m in self.members]
         return "weighted average of " + " + ".join(parts)
 
     # persistence -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from mlresearcher import AutoModel
+from mlresearcher.models.base import predict_scores
 from mlresearcher.models.compiled import PARALLEL_ROWS
 
 
@@ -96,7 +97,6 @@ def test_each_family_compiles_or_falls_back_exactly(penguins_module, target):
             ensemble.scores(one, 1), p.predict_scores(rows.head(1), compiled=False)
         ), family
         if forest:  # each fold model's own walk reads the member's one table
-            from mlresearcher.models.base import predict_scores
             from mlresearcher.models.compiled import _ForestTrees
 
             codes = {c: pd.factorize(arrays[c]) for c in ensemble.category_inputs}
@@ -295,3 +295,34 @@ def test_the_mlp_numpy_forward_for_a_few_rows_is_its_network(penguins_module, ta
     # more rows than FEW_ROWS take the network itself
     big = est.preprocessor_.transform(p.prepare(_awkward(X, FEW_ROWS + 1)))
     np.testing.assert_allclose(est._predict_learner(big)[:FEW_ROWS], fast, rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", ["random_forest", "extra_trees"])
+def test_a_forest_member_served_by_shares_of_its_fold_models_compiles_exactly(
+    penguins_module, family, tmp_path
+):
+    X, y = penguins_module.drop(columns=["species"]), penguins_module["species"]
+    model = AutoModel(
+        time_limit=None, max_trials=1, families=[family], folds=3, repeats=1, final_model="bagged"
+    ).fit(X, y)
+    p = model.predictor_
+    (m,) = p.members
+    m.thinned = [est.thinned(f, len(m.models)) for f, est in enumerate(m.models)]
+    assert "trees drawn from its 3 fold models" in p.describe()
+    rows = _awkward(X, 50)
+    slow = p.predict_scores(rows, compiled=False)
+    assert np.array_equal(p.predict_scores(rows), slow)
+    assert np.array_equal(p.predict_scores(rows.head(1)), slow[:1])
+    assert not np.array_equal(
+        slow,
+        np.mean(
+            [  # not the average of all fold models' trees
+                predict_scores(e, p.prepare(rows), p.task, p.n_classes) for e in m.models
+            ],
+            axis=0,
+        ),
+    )
+    # saved and loaded, the member still predicts with its shares
+    path = p.save(tmp_path / "model.joblib")
+    again = type(p).load(path)
+    assert np.array_equal(again.predict_scores(rows), slow)

@@ -91,3 +91,36 @@ def test_a_few_rows_walk_all_trees_at_once_with_the_forests_own_numbers(kind, ta
     np.testing.assert_array_equal(
         method(few), (model.predict_proba if n_classes else model.predict)(few)
     )
+
+
+@pytest.mark.parametrize("task", ["regression", "binary"])
+def test_shares_of_fold_forests_hold_one_forest_of_their_trees_stored_once(task):
+    X, y, roles = _data()
+    n_classes = 2 if task == "binary" else 0
+    if n_classes:
+        y = (y > 0).astype(int)
+    folds = [
+        ForestModel(
+            task=task, n_classes=n_classes, feature_roles=roles, n_estimators=12, seed=s
+        ).fit(X.iloc[s::2], y[s::2])
+        for s in range(3)
+    ]
+    shares = [m.thinned(f, 3) for f, m in enumerate(folds)]
+    assert [s.n_iterations_ for s in shares] == [4, 4, 4]  # one fold model's 12 in all
+    for f, (m, s) in enumerate(zip(folds, shares, strict=True)):
+        assert s.learner_.estimators_ == m.learner_.estimators_[f::3]  # the same trees
+        assert len(m.learner_.estimators_) == 12  # the fold model keeps all of its own
+    # the share predicts the mean of its own trees
+    Xt = np.asarray(folds[1].preprocessor_.transform(X), dtype=np.float32)
+    own = [
+        t.predict_proba(Xt)[:, 1] if n_classes else t.predict(Xt)
+        for t in folds[1].learner_.estimators_[1::3]
+    ]
+    got = shares[1].predict_proba(X)[:, 1] if n_classes else shares[1].predict(X)
+    np.testing.assert_allclose(got, np.mean(own, axis=0), rtol=1e-6, atol=1e-9)
+    # pickled together, the shares add almost nothing: their trees are the fold models'
+    alone, both = len(pickle.dumps(folds)), len(pickle.dumps([folds, shares]))
+    assert both < 1.1 * alone
+    # a forest with fewer trees than shares gives each share one of them
+    assert folds[0].thinned(5, 20).learner_.estimators_ == [folds[0].learner_.estimators_[5]]
+    assert folds[0].thinned(13, 20).learner_.estimators_ == [folds[0].learner_.estimators_[1]]

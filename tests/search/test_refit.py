@@ -181,3 +181,47 @@ def test_heavier_members_are_refit_first():
     light.weight, heavy.weight = 0.2, 0.8
     out = _refit([light, heavy], _Family())
     assert out.refit == ["stub#2", "stub#1"]
+
+
+def test_a_forest_member_not_refit_predicts_with_a_share_of_each_fold_models_trees():
+    from mlresearcher.models.forests import ForestModel
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    y = X["a"].to_numpy() * 2 + rng.normal(scale=0.1, size=300)
+    roles = {"a": "numeric", "b": "numeric"}
+    folds = [
+        ForestModel(task="regression", feature_roles=roles, n_estimators=10, seed=f).fit(
+            X.iloc[f::5], y[f::5]
+        )
+        for f in range(5)
+    ]
+    forest, booster = Member("extra_trees#3", "extra_trees", {}, 0.5, folds), _member()
+    booster.weight = 0.5
+    out = refit_members(
+        [forest, booster],
+        {"extra_trees#3": _trial(10.0), "stub#0": _trial(10.0)},
+        X,
+        y,
+        FitContext(task="regression", n_classes=0, schema=None, n_rows=300),
+        {"stub": _Family()},  # no time for either refit; the forest's family is not needed
+        protocol_kind="kfold",
+        n_splits=5,
+        deadline=time.monotonic() + 1.0,
+    )
+    assert out.refit == [] and set(out.kept) == {"extra_trees#3", "stub#0"}
+    assert out.thinned == ["extra_trees#3"] and booster.thinned is None
+    assert forest.predicting is forest.thinned and booster.predicting is booster.models
+    assert [m.n_iterations_ for m in forest.thinned] == [2] * 5  # one fold model's 10 trees
+    assert forest.models == folds  # the analysis still reads the fold models
+    mean = np.mean(
+        [
+            t.predict(X.to_numpy(np.float32))
+            for f, m in enumerate(folds)
+            for t in m.learner_.estimators_[f::5]
+        ],
+        axis=0,
+    )
+    got = np.mean([predict_scores(m, X, "regression", 0) for m in forest.predicting], axis=0)
+    np.testing.assert_allclose(got, mean, rtol=1e-6, atol=1e-9)
+    assert forest.form() == "10 trees drawn from its 5 fold models"

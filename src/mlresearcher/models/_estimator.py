@@ -231,6 +231,12 @@ class TabularEstimator(BaseEstimator, ABC):
         the boosters' native models are small and are not counted."""
         return reachable_array_bytes(self)
 
+    def thinned(self, part: int, of: int) -> TabularEstimator | None:
+        """Share ``part`` of ``of`` of this model, for a member served by a share of each
+        of its ``of`` fold models (only an average of interchangeable parts, a forest's
+        trees, can be shared out; ``None`` for every other model)."""
+        return None
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_features_in_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")

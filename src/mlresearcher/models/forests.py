@@ -13,6 +13,7 @@ ones included: the trees split on them as well as on common ones
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -130,6 +131,22 @@ class ForestModel(TabularEstimator):
         state = super().__getstate__()
         state.pop("_tree_walker", None)
         return state
+
+    def thinned(self, part: int, of: int) -> ForestModel:
+        """This forest with every ``of``-th tree from tree ``part`` on (at least one): the
+        ``of`` shares of ``of`` fold models hold as many trees as one of them. The trees
+        are shared with this forest, not copied (a pickle holding both stores them once)."""
+        out = copy.copy(self)
+        out.__dict__.pop("_tree_walker", None)
+        learner = getattr(self, "learner_", None)
+        if learner is not None:  # None: a fold that saw one class predicts it alone
+            trees = learner.estimators_
+            share = trees[part::of] or [trees[part % len(trees)]]
+            out.learner_ = copy.copy(learner)
+            out.learner_.estimators_ = share
+            out.learner_.n_estimators = len(share)
+            out.n_iterations_ = len(share)
+        return out
 
     def memory_bytes(self) -> int:
         """What the fitted forest holds: its trees' nodes and values (native arrays the

@@ -17,6 +17,12 @@ the protocol orders rows in time (a model on every row would not match the walk-
 windows the protocol scored), when its fit is not expected to end before the deadline, or
 when the fit stopped at the deadline rather than on its own (a cut booster is worse than
 the fold models it would replace).
+
+A forest member that stays as its k fold models predicts with every k-th tree of each
+(:meth:`~mlresearcher.models._estimator.TabularEstimator.thinned`): as many trees as one
+fold model, which is what each out-of-fold prediction came from, at a k-th of the
+prediction cost of all of them. A forest's trees are interchangeable draws, so a share of
+each fold's trees is a forest of the same size grown on every fold's rows.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -47,9 +53,15 @@ class RefitOutcome:
     refit: list[str]
     kept: dict[str, str]  # member name -> reason it keeps its fold models
     seconds: float
+    thinned: list[str] = field(default_factory=list)  # kept, served by a share of each
 
     def to_dict(self) -> dict[str, Any]:
-        return {"refit": self.refit, "kept": self.kept, "seconds": round(self.seconds, 3)}
+        return {
+            "refit": self.refit,
+            "kept": self.kept,
+            "thinned": self.thinned,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def expected_refit_seconds(fit_seconds: float, n_folds: int, n_splits: int) -> float:
@@ -75,7 +87,8 @@ def refit_members(
     clock: Callable[[], float] = time.monotonic,
 ) -> RefitOutcome:
     """Refit ``members`` (heaviest weight first) on ``X, y``: each one refit gets its
-    ``refit_model``; its fold models stay for the out-of-fold analysis.
+    ``refit_model``; its fold models stay for the out-of-fold analysis. A forest member
+    not refit gets its ``thinned`` fold models.
 
     ``trials`` maps a member's name to its trial (for the expected fit time);
     ``deadline`` is a ``time.monotonic()`` value, ``None`` for no time limit.
@@ -92,20 +105,41 @@ def refit_members(
             kept[m.name] = reason
             continue
         assert fam is not None
-        est = fam.build(m.params, replace(ctx, deadline=deadline))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                est.fit(X, y)
-        except Exception as e:  # noqa: BLE001 - the fold models it would replace still work
-            kept[m.name] = f"the refit failed ({type(e).__name__}: {e})"[:300]
-            continue
-        if getattr(est, "stopped_by_deadline_", False):
-            kept[m.name] = "the refit reached the time limit before it finished"
-            continue
-        m.refit_model = est
-        done.append(m.name)
-    return RefitOutcome(done, kept, clock() - t0)
+        if _refit_one(m, fam, X, y, replace(ctx, deadline=deadline), kept):
+            done.append(m.name)
+    thinned = []
+    for m in members:
+        if m.name in kept and len(m.models) > 1:
+            shares = [_thinned(est, f, len(m.models)) for f, est in enumerate(m.models)]
+            if all(s is not None for s in shares):
+                m.thinned = shares
+                thinned.append(m.name)
+    return RefitOutcome(done, kept, clock() - t0, thinned)
+
+
+def _refit_one(
+    m: Any, fam: ModelFamily, X: pd.DataFrame, y: np.ndarray, ctx: FitContext, kept: dict
+) -> bool:
+    """Fit ``m``'s configuration on all rows into ``m.refit_model``; else say in ``kept``
+    why not."""
+    est = fam.build(m.params, ctx)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+    except Exception as e:  # noqa: BLE001 - the fold models it would replace still work
+        kept[m.name] = f"the refit failed ({type(e).__name__}: {e})"[:300]
+        return False
+    if getattr(est, "stopped_by_deadline_", False):
+        kept[m.name] = "the refit reached the time limit before it finished"
+        return False
+    m.refit_model = est
+    return True
+
+
+def _thinned(est: Any, part: int, of: int) -> Any:
+    thin = getattr(est, "thinned", None)
+    return thin(part, of) if thin is not None else None
 
 
 def _reason_to_keep(
