@@ -959,18 +959,23 @@ def _linear_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None
 
 
 def _knn_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
-    """``_predict_learner`` of a nearest-neighbours fold model with scikit-learn's own
-    neighbour search (its tree, or its brute-force reduction) called directly, and its
+    """``_predict_learner`` of a nearest-neighbours fold model: its own search
+    (:func:`~mlresearcher.models.knn.nearest`) where it has one, else scikit-learn's
+    neighbour search (its tree, or its brute-force reduction) called directly, with the
     vote or weighted mean after it; checked against the learner on a probe matrix, else
     ``None``. Uniform votes of a brute-force classifier keep the regular path."""
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
+    from mlresearcher.models.knn import vote
+
     learner = getattr(estimator, "learner_", None)
     if type(learner) not in (KNeighborsClassifier, KNeighborsRegressor):
         return None
+    own = getattr(estimator, "own_search", lambda: None)()
+    probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
+    if own is not None:
+        return _checked(own, estimator._predict_learner, probe)
     try:
-        from sklearn.neighbors._base import _get_weights
-
         classify = isinstance(learner, KNeighborsClassifier)
         uniform = learner.weights == "uniform"
         k, method = learner.n_neighbors, learner._fit_method
@@ -978,7 +983,6 @@ def _knn_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
             return None
         if learner.weights not in ("uniform", "distance"):
             return None
-        y = learner._y
         if method in ("kd_tree", "ball_tree"):
             tree = learner._tree
 
@@ -1013,29 +1017,9 @@ def _knn_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         return None
 
     def predict(X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        dist, ind = neighbours(X)
-        weights = _get_weights(dist, learner.weights)
-        if not classify:
-            _y = y.reshape((-1, 1)) if y.ndim == 1 else y
-            if weights is None:
-                out = np.mean(_y[ind], axis=1)
-            else:
-                out = np.empty((len(X), _y.shape[1]), dtype=np.float64)
-                denom = np.sum(weights, axis=1)
-                for j in range(_y.shape[1]):
-                    out[:, j] = np.sum(_y[ind, j] * weights, axis=1) / denom
-            return out.ravel() if y.ndim == 1 else out
-        if weights is None:
-            weights = np.ones_like(ind)
-        rows = np.arange(len(X))
-        proba = np.zeros((len(X), learner.classes_.size))
-        for i, labels in enumerate(y[ind].T):
-            proba[rows, labels] += weights[:, i]
-        proba /= proba.sum(axis=1)[:, np.newaxis]
-        return proba
+        dist, ind = neighbours(np.ascontiguousarray(X, dtype=np.float64))
+        return vote(learner, dist, ind)
 
-    probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
     return _checked(predict, estimator._predict_learner, probe)
 
 
