@@ -112,3 +112,22 @@ def test_other_searches_stay_with_scikit_learn():
     np.testing.assert_allclose(old.predict_proba(X), expected, rtol=1e-6, atol=1e-9)
     again = pickle.loads(pickle.dumps(model))
     assert np.array_equal(again.predict_proba(X), expected)
+
+
+def test_the_compiled_path_predicts_with_the_same_search():
+    from mlresearcher import AutoModel
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.standard_normal((600, 20)), columns=[f"x{j}" for j in range(20)])
+    y = np.where(X["x0"] + X["x1"] > 0, "yes", "no")
+    model = AutoModel(
+        time_limit=None, max_trials=1, families=["knn"], folds=2, repeats=1, final_model="bagged"
+    ).fit(X, y)
+    p = model.predictor_
+    assert all(est.own_search() is not None for m in p.members for est in m.predicting)
+    rows = X.sample(40, random_state=0)
+    slow = p.predict_scores(rows, compiled=False)
+    compiled = [c for _, models in p.compiled().members for _, c in models]
+    assert compiled and all(c is not None and c.small_predict is not None for c in compiled)
+    assert np.array_equal(p.predict_scores(rows), slow)
+    assert np.array_equal(p.predict_scores(rows.head(1)), slow[:1])

@@ -962,7 +962,7 @@ def _knn_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     """``_predict_learner`` of a nearest-neighbours fold model: its own search
     (:func:`~mlresearcher.models.knn.nearest`) where it has one, else scikit-learn's
     neighbour search (its tree, or its brute-force reduction) called directly, with the
-    vote or weighted mean after it; checked against the learner on a probe matrix, else
+    vote or weighted mean after it, checked against the learner on a probe matrix, else
     ``None``. Uniform votes of a brute-force classifier keep the regular path."""
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
@@ -972,9 +972,8 @@ def _knn_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     if type(learner) not in (KNeighborsClassifier, KNeighborsRegressor):
         return None
     own = getattr(estimator, "own_search", lambda: None)()
-    probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
-    if own is not None:
-        return _checked(own, estimator._predict_learner, probe)
+    if own is not None:  # the function the learner's own prediction calls: nothing to check
+        return own
     try:
         classify = isinstance(learner, KNeighborsClassifier)
         uniform = learner.weights == "uniform"
@@ -1020,6 +1019,7 @@ def _knn_learner(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         dist, ind = neighbours(np.ascontiguousarray(X, dtype=np.float64))
         return vote(learner, dist, ind)
 
+    probe = np.random.default_rng(0).standard_normal((3, learner.n_features_in_))
     return _checked(predict, estimator._predict_learner, probe)
 
 
