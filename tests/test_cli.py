@@ -197,3 +197,49 @@ def test_predict_with_missing_columns_names_them(finished_run, tmp_path):
     new = pd.read_csv(EXAMPLES / "penguins.csv").drop(columns=["species", "island"]).head(5)
     r = cli("predict", summary["run_dir"], _write(tmp_path, "n.csv", new))
     assert r.returncode == 2 and "'island'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_paused_gc_restores_the_collector_as_it_was():
+    import gc
+
+    from mlresearcher.cli import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), paused_gc():
+        raise RuntimeError("an import failed")
+    assert gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_run_imports_with_the_collector_paused_and_runs_with_it_on(tmp_path):
+    # A new process, so the run command's imports really load the libraries: by the time
+    # the data is read they are loaded, the collector is on again, and it has not run
+    # while they loaded (about 250 times with it left on).
+    code = f"""
+import gc, json, sys
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(1))
+import mlresearcher.data.io as io
+def read_table(path):
+    print(json.dumps({{"enabled": gc.isenabled(), "collections": len(collections),
+                      "sklearn": "sklearn" in sys.modules}}))
+    raise SystemExit(0)
+io.read_table = read_table
+from mlresearcher import cli
+del collections[:]  # those of pandas, loaded above by io, before the run command
+cli.main(["run", "data.csv", "--target", "y", "--out", {str(tmp_path)!r}])
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(r.stdout)
+    assert seen["sklearn"] and seen["enabled"]
+    assert seen["collections"] < 40, seen

@@ -8,8 +8,10 @@ ordinary CLI command, untouched. Also reports the CPU seconds the run had used b
 waiting for a core, the CPU time what an idle machine would need), and the CLI's import
 time alone (``python -c "import mlresearcher.cli"``) and that of the engine with the
 libraries a run loads before its first trial (``import mlresearcher.engine``: scikit-learn,
-pandas, SQLAlchemy; most of the time to the first result, and the machine's yardstick). Median of ``--repeats`` runs per task; "small"
-tasks are those under ``--max-rows`` rows (default 10,000).
+pandas, SQLAlchemy; most of the time to the first result, and the machine's yardstick),
+plain and, alternating with it, with the garbage collector paused as ``run`` pauses it
+(:func:`mlresearcher.cli.paused_gc`). Median of ``--repeats`` runs per task; "small" tasks
+are those under ``--max-rows`` rows (default 10,000).
 
     .venv/bin/python benchmarks/automl/first_trial.py --out benchmarks/out/first_trial.jsonl
 """
@@ -77,9 +79,14 @@ def first_trial_s(
         return found, cpu
 
 
-def import_s(module: str = "mlresearcher.cli") -> float:
+def import_s(module: str = "mlresearcher.cli", paused_gc: bool = False) -> float:
+    """Seconds to start a new interpreter and import ``module`` (with the garbage collector
+    paused as ``mlresearcher run`` pauses it, when ``paused_gc``)."""
+    code = f"import {module}"
+    if paused_gc:
+        code = f"from mlresearcher.cli import paused_gc\nwith paused_gc():\n    {code}"
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - t0
 
 
@@ -100,8 +107,13 @@ def main() -> int:
     print(f"import mlresearcher.cli: median {statistics.median(imports):.2f} s")
     # the libraries a run imports before its first trial (scikit-learn, pandas, SQLAlchemy):
     # the machine's yardstick, since they are most of the time to the first result
-    engine = [import_s("mlresearcher.engine") for _ in range(args.repeats)]
-    print(f"import mlresearcher.engine: median {statistics.median(engine):.2f} s")
+    # side by side, alternating: the plain import, and the import as `run` does it
+    engine, engine_gc = [], []
+    for _ in range(args.repeats):
+        engine.append(import_s("mlresearcher.engine"))
+        engine_gc.append(import_s("mlresearcher.engine", paused_gc=True))
+    e, g = statistics.median(engine), statistics.median(engine_gc)
+    print(f"import mlresearcher.engine: median {e:.2f} s; with the collector paused {g:.2f} s")
     print(
         "| task | rows | first trial result: wall s (median) | CPU s (median) | wall s, all runs |"
     )
@@ -121,6 +133,7 @@ def main() -> int:
                 f.write(
                     json.dumps(
                         {**row, "import_s": imports, "engine_import_s": engine}
+                        | {"engine_import_paused_gc_s": engine_gc}
                         | {"load1": os.getloadavg()[0]}
                     )
                 )
