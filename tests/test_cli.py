@@ -221,25 +221,22 @@ def test_paused_gc_restores_the_collector_as_it_was():
 
 
 def test_run_imports_with_the_collector_paused_and_runs_with_it_on(tmp_path):
-    # A new process, so the run command's imports really load the libraries: by the time
-    # the data is read they are loaded, the collector is on again, and it has not run
-    # while they loaded (about 250 times with it left on).
+    # A new process, so the command really loads its libraries; the data file is missing,
+    # so the run stops right after its imports, at reading the data (exit 2). By then
+    # scikit-learn and pandas are loaded, the collector is on again, and it has not run
+    # while they loaded (about 400 times with it left on).
     code = f"""
 import gc, json, sys
 collections = []
 gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(1))
-import mlresearcher.data.io as io
-def read_table(path):
-    print(json.dumps({{"enabled": gc.isenabled(), "collections": len(collections),
-                      "sklearn": "sklearn" in sys.modules}}))
-    raise SystemExit(0)
-io.read_table = read_table
 from mlresearcher import cli
-del collections[:]  # those of pandas, loaded above by io, before the run command
-cli.main(["run", "data.csv", "--target", "y", "--out", {str(tmp_path)!r}])
+rc = cli.main(["run", {str(tmp_path / "missing.csv")!r}, "--target", "y", "--out", {str(tmp_path)!r}])
+print(json.dumps({{"rc": rc, "enabled": gc.isenabled(), "collections": len(collections),
+                  "loaded": all(m in sys.modules for m in ("sklearn", "pandas", "sqlalchemy"))}}))
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     seen = json.loads(r.stdout)
-    assert seen["sklearn"] and seen["enabled"]
+    assert seen["rc"] == 2 and "missing.csv" in r.stderr
+    assert seen["loaded"] and seen["enabled"]
     assert seen["collections"] < 40, seen

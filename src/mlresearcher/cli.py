@@ -258,7 +258,9 @@ def _register_commands(sub: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    with paused_gc():  # the command modules bring in numpy and pandas
+        parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         if args.command == "run":
             return cmd_run(args, argv)
