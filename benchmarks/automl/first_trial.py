@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import sqlite3
 import statistics
@@ -82,12 +83,21 @@ def first_trial_s(
 def import_s(module: str = "mlresearcher.cli", paused_gc: bool = False) -> float:
     """Seconds to start a new interpreter and import ``module`` (with the garbage collector
     paused as ``mlresearcher run`` pauses it, when ``paused_gc``)."""
+    return import_times(module, paused_gc)[0]
+
+
+def import_times(module: str, paused_gc: bool = False) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of :func:`import_s`'s process."""
     code = f"import {module}"
     if paused_gc:
         code = f"from mlresearcher.cli import paused_gc\nwith paused_gc():\n    {code}"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> int:
@@ -108,12 +118,17 @@ def main() -> int:
     # the libraries a run imports before its first trial (scikit-learn, pandas, SQLAlchemy):
     # the machine's yardstick, since they are most of the time to the first result
     # side by side, alternating: the plain import, and the import as `run` does it
-    engine, engine_gc = [], []
+    plain, paused = [], []
     for _ in range(args.repeats):
-        engine.append(import_s("mlresearcher.engine"))
-        engine_gc.append(import_s("mlresearcher.engine", paused_gc=True))
-    e, g = statistics.median(engine), statistics.median(engine_gc)
-    print(f"import mlresearcher.engine: median {e:.2f} s; with the collector paused {g:.2f} s")
+        plain.append(import_times("mlresearcher.engine"))
+        paused.append(import_times("mlresearcher.engine", paused_gc=True))
+    engine, engine_gc = [w for w, _ in plain], [w for w, _ in paused]
+    med = statistics.median
+    print(
+        f"import mlresearcher.engine: median {med(engine):.2f} s "
+        f"(CPU {med(c for _, c in plain):.2f} s); with the collector paused "
+        f"{med(engine_gc):.2f} s (CPU {med(c for _, c in paused):.2f} s)"
+    )
     print(
         "| task | rows | first trial result: wall s (median) | CPU s (median) | wall s, all runs |"
     )
