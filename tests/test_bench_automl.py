@@ -315,6 +315,26 @@ def test_latency_refuses_a_missing_model_instead_of_fitting_one(tmp_path: Path) 
     assert not missing.exists() and not (tmp_path / "out").exists()
 
 
+def test_first_trial_names_an_unknown_task_instead_of_timing_nothing(
+    small_suite: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    out = tmp_path / "ft.jsonl"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "first_trial.py"), "--datasets", str(small_suite)]
+        + ["--tasks", "credit_scoring,typo_task", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown task typo_task" in lines[0]
+    assert "credit_scoring" in lines[0]  # the names it knows
+    assert not out.exists() and done.stdout == ""  # nothing timed, nothing written
+
+
 def test_forest_leaves_scores_every_setting_and_rejects_bad_input(tmp_path, capsys) -> None:
     import forest_leaves
 

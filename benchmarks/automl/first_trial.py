@@ -80,14 +80,10 @@ def first_trial_s(
         return found, cpu
 
 
-def import_s(module: str = "mlresearcher.cli", paused_gc: bool = False) -> float:
-    """Seconds to start a new interpreter and import ``module`` (with the garbage collector
-    paused as ``mlresearcher run`` pauses it, when ``paused_gc``)."""
-    return import_times(module, paused_gc)[0]
-
-
 def import_times(module: str, paused_gc: bool = False) -> tuple[float, float]:
-    """Wall and CPU (user + system) seconds of :func:`import_s`'s process."""
+    """Wall and CPU (user + system) seconds to start a new interpreter and import
+    ``module`` (with the garbage collector paused as ``mlresearcher run`` pauses it, when
+    ``paused_gc``)."""
     code = f"import {module}"
     if paused_gc:
         code = f"from mlresearcher.cli import paused_gc\nwith paused_gc():\n    {code}"
@@ -107,13 +103,27 @@ def main() -> int:
     ap.add_argument("--max-rows", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None, help="append one JSON line per task here")
+    ap.add_argument(
+        "--imports-only", action="store_true", help="time the imports only, no first trials"
+    )
     args = ap.parse_args()
     tasks = load_tasks(Path(args.datasets) if args.datasets else default_datasets())
-    if args.tasks:
-        tasks = [t for t in tasks if t.name in args.tasks.split(",")]
+    if args.imports_only:
+        tasks = []
+    elif args.tasks:
+        wanted = [n.strip() for n in args.tasks.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - {t.name for t in tasks})
+        if unknown:
+            names = ", ".join(t.name for t in tasks)
+            print(
+                f"first_trial: error: unknown task {', '.join(unknown)}; tasks are {names}",
+                file=sys.stderr,
+            )
+            return 2
+        tasks = [t for t in tasks if t.name in wanted]
     else:
         tasks = [t for t in tasks if t.n_rows < args.max_rows]
-    imports = [import_s() for _ in range(args.repeats)]
+    imports = [import_times("mlresearcher.cli")[0] for _ in range(args.repeats)]
     print(f"import mlresearcher.cli: median {statistics.median(imports):.2f} s")
     # the libraries a run imports before its first trial (scikit-learn, pandas, SQLAlchemy):
     # the machine's yardstick, since they are most of the time to the first result
@@ -129,10 +139,12 @@ def main() -> int:
         f"(CPU {med(c for _, c in plain):.2f} s); with the collector paused "
         f"{med(engine_gc):.2f} s (CPU {med(c for _, c in paused):.2f} s)"
     )
-    print(
-        "| task | rows | first trial result: wall s (median) | CPU s (median) | wall s, all runs |"
-    )
-    print("|---|---|---|---|---|")
+    if tasks:
+        print(
+            "| task | rows | first trial result: wall s (median) | CPU s (median) "
+            "| wall s, all runs |"
+        )
+        print("|---|---|---|---|---|")
     for t in tasks:
         runs = [first_trial_s(t.path, t.target) for _ in range(args.repeats)]
         times, cpus = [w for w, _ in runs], [c for _, c in runs]
