@@ -299,3 +299,58 @@ def test_the_default_memory_budget_is_a_share_of_the_machine():
 
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert default_model_memory() == int(MODEL_MEMORY_SHARE * total)
+
+
+def test_the_sampler_learns_every_portfolio_trial_before_it_samples(problem, monkeypatch):
+    import mlresearcher.search.campaign as campaign_mod
+
+    seen: list[Any] = []
+    get = campaign_mod._Study.get
+
+    def recording_get(self):
+        study = get(self)
+        seen.append(study)
+        return study
+
+    monkeypatch.setattr(campaign_mod._Study, "get", recording_get)
+    X, target, schema, protocol = problem
+    fams = get_families(["linear"])
+    camp = Campaign(X, target, schema, protocol, get_metric(None, "binary"), fams, max_trials=7)
+    trials = camp.run().trials
+    fixed = [t for t in trials if t.origin in ("default", "portfolio")]
+    sampled = [t for t in trials if t.origin == "search"]
+    assert fixed and sampled
+    study = seen[-1]
+    # every finished trial is in the sampler's history, the portfolio ones first, in order
+    values = [t.value for t in study.trials if t.value is not None]
+    loss = camp.metric.loss
+    expected = [loss(t.score) for t in fixed if t.status == "complete"]
+    expected += [loss(t.score) for t in sampled if t.status == "complete"]
+    assert values == pytest.approx(expected)
+
+
+def test_the_first_result_does_not_wait_for_the_samplers_import(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import DATASETS
+
+    code = f"""
+import sys
+from mlresearcher.data.io import read_table
+from mlresearcher.engine import RunConfig, run, split_target
+X, y = split_target(read_table({str(DATASETS / "penguins_species.parquet")!r}), "species")
+seen = []
+class Progress:
+    def begin(self, **kw): pass
+    def trial_started(self, *a): pass
+    def trial_done(self, res, camp): seen.append("optuna" in sys.modules)
+    def end(self): pass
+run(X, y, RunConfig(time_limit=None, max_trials=6, analysis=False, families=["linear"]),
+    progress=Progress())
+print(seen)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # the portfolio's results (linear has four configurations) came before Optuna was
+    # imported; the sampled trials after them need it
+    assert out.stdout.strip().splitlines()[-1] == str([False] * 4 + [True] * 2)

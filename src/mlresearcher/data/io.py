@@ -71,7 +71,8 @@ def _read_parquet(p: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(p)
+        # one file: read directly (a folder needs the dataset reader, a slower import)
+        table = pq.read_table(p) if p.is_dir() else pq.ParquetFile(p).read()
     except Exception as e:  # pyarrow raises several types for corrupt files
         raise DataError(f"cannot read {str(p)!r} as Parquet: {_first_line(e)}") from e
     return _arrow_to_pandas(table)

@@ -209,20 +209,9 @@ class Campaign:
         prunable or a sampled one) starts only when every earlier trial is in, and results
         are taken in trial-number order; only family defaults run ahead in parallel.
         """
-        import optuna
-
         from mlresearcher.execution.local import InProcessExecutor
 
-        optuna.logging.set_verbosity(optuna.logging.ERROR)
-        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(
-            seed=self.seed + len(self.prior),
-            multivariate=True,
-            group=True,
-            n_startup_trials=5,
-            constant_liar=True,
-        )
-        study = optuna.create_study(direction="minimize", sampler=sampler)
+        study = _Study(self, seed=self.seed + len(self.prior))
         names = [f.name for f in self.families]
         by_name = {f.name: f for f in self.families}
         queue = self._portfolio()
@@ -252,14 +241,14 @@ class Campaign:
                         fam, params, origin = queue.pop(0)
                         prunable = origin not in _FIXED
                     else:
-                        ot = study.ask()
+                        ot = study.get().ask()
                         fam = by_name[ot.suggest_categorical("family", names)]
                         params = fam.search_space(ot, self.ctx)
                         prunable, origin = True, "search"
                     if self.deadline is not None and not self._fits_in_time(fam, origin):
                         # Too slow for what is left: tell the sampler nothing useful.
                         if ot is not None:
-                            study.tell(ot, state=optuna.trial.TrialState.FAIL)
+                            study.fail(ot)
                         if not queue and all(not self._fits_in_time(f) for f in self.families):
                             stopped = "time limit (no family fits in the time left)"
                             break
@@ -346,23 +335,21 @@ class Campaign:
         self,
         result: TrialResult,
         asked: dict[int, tuple[Any, ModelFamily, dict[str, Any]]],
-        study: Any,
+        study: _Study,
         names: list[str],
     ) -> None:
         """Learn from one finished trial: sampler, fold times, incumbent, callbacks."""
-        import optuna
-
         ot, fam, params = asked.pop(result.number)
         self.trials.append(result)
         self._note_fold_times(result)
         if ot is None:
-            self._teach(study, fam, names, params, result)
+            study.teach(fam, names, params, result)
         elif result.status == "complete":
-            study.tell(ot, self.metric.loss(result.score))
+            study.get().tell(ot, self.metric.loss(result.score))
         elif result.status == "pruned":
-            study.tell(ot, state=optuna.trial.TrialState.PRUNED)
+            study.pruned(ot)
         else:
-            study.tell(ot, state=optuna.trial.TrialState.FAIL)
+            study.fail(ot)
         self._retain_models()
         self._reserve_refit()
         if self.on_trial:
@@ -376,7 +363,7 @@ class Campaign:
                 per_fold *= self._subsample_factor()
             self._fold_times.setdefault(result.family, []).extend([per_fold] * k)
 
-    def _restore(self, study: Any, names: list[str], queue: list[Any]) -> int:
+    def _restore(self, study: _Study, names: list[str], queue: list[Any]) -> int:
         """Take the trials of an interrupted campaign as if they had just run: they count
         towards the budget, teach the sampler and fold times, and their portfolio entries are
         not run again. Returns the next trial number."""
@@ -386,7 +373,7 @@ class Campaign:
             self._note_fold_times(t)
             fam = by_name.get(t.family)
             if fam is not None:
-                self._teach(study, fam, names, t.params, t)
+                study.teach(fam, names, t.params, t)
             if t.origin in ("default", "portfolio", "subsample"):
                 key = (t.family, _canonical(t.params), t.origin)
                 for i, (f, p, o) in enumerate(queue):
@@ -621,3 +608,54 @@ _FIXED = ("default", "subsample")
 
 def _canonical(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
+
+
+class _Study:
+    """The TPE sampler's study, created when first needed (the first sampled trial).
+
+    Finished portfolio trials taught before that wait here and reach the study, in the
+    order they finished, before anything else is asked of it, so the sampler sees the same
+    history in the same order as if it had existed from the start; the first result does
+    not wait for Optuna's import and set-up."""
+
+    def __init__(self, campaign: Campaign, *, seed: int) -> None:
+        self._campaign = campaign
+        self._seed = seed
+        self._study: Any = None
+        self._pending: list[tuple[ModelFamily, list[str], dict[str, Any], TrialResult]] = []
+
+    def teach(
+        self, fam: ModelFamily, names: list[str], params: dict[str, Any], result: TrialResult
+    ) -> None:
+        """Add a finished portfolio trial to the sampler's history (once it exists)."""
+        self._pending.append((fam, names, params, result))
+
+    def get(self) -> Any:
+        """The study, with every trial taught so far added to it."""
+        if self._study is None:
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.ERROR)
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(
+                seed=self._seed,
+                multivariate=True,
+                group=True,
+                n_startup_trials=5,
+                constant_liar=True,
+            )
+            self._study = optuna.create_study(direction="minimize", sampler=sampler)
+        for fam, names, params, result in self._pending:
+            self._campaign._teach(self._study, fam, names, params, result)
+        self._pending.clear()
+        return self._study
+
+    def fail(self, trial: Any) -> None:
+        import optuna
+
+        self.get().tell(trial, state=optuna.trial.TrialState.FAIL)
+
+    def pruned(self, trial: Any) -> None:
+        import optuna
+
+        self.get().tell(trial, state=optuna.trial.TrialState.PRUNED)
