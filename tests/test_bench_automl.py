@@ -255,7 +255,7 @@ def test_end_to_end_run_is_resumable_and_records_failures(
     peers = ["--budget", "10", "--systems", "lightgbm,hist_gb,flaml"]
     assert bench_run.main(peers + common) == 0
     ours = ["--budget", "10", "--systems", "mlresearcher", "--tasks", "credit_scoring"]
-    assert bench_run.main(ours + ["--keep-models"] + common) == 0
+    assert bench_run.main(ours + ["--keep-models", "--audit"] + common) == 0
     rows = bench_run.load_results(out / "results.jsonl")
     assert len(rows) == 7
     by = {(r["task"], r["system"]): r for r in rows}
@@ -272,6 +272,12 @@ def test_end_to_end_run_is_resumable_and_records_failures(
         assert by[(task, "flaml")]["status"] == "failed"
         assert "flaml" in by[(task, "flaml")]["error"]
     assert 0.5 < by[("credit_scoring", "mlresearcher")]["score"] <= 1
+    # --audit: every trial with its CV score; the kept ones with their test score too
+    trials = by[("credit_scoring", "mlresearcher")]["audit"]
+    assert trials and all({"name", "family", "cv", "test"} <= set(t) for t in trials)
+    scored = [t for t in trials if t["test"] is not None]
+    assert scored and all(0.5 < t["test"] <= 1 and 0.5 < t["cv"] <= 1 for t in scored)
+    assert "audit" not in by[("credit_scoring", "lightgbm")]
     # --keep-models: the fitted model, pickled after the measurements, for latency.py
     kept = out / "models" / "credit_scoring.mlresearcher.b10.s0.r0.pkl"
     with open(kept, "rb") as f:

@@ -35,7 +35,7 @@ from measure import run_measured  # noqa: E402
 from report import write_report  # noqa: E402
 from scoring import GREATER_IS_BETTER  # noqa: E402
 from systems import PROJECT_SYSTEMS, SYSTEMS  # noqa: E402
-from tasks import Task, default_datasets, ensure_split, load_tasks, select_tasks  # noqa: E402
+from tasks import SUITES, Task, ensure_split, select_tasks, suite_tasks  # noqa: E402
 
 PEERS_PYTHON = HERE / ".venv-peers" / "bin" / "python"
 
@@ -77,6 +77,7 @@ def run_one(
     out: Path,
     python: str,
     keep_model: bool = False,
+    audit: bool = False,
 ) -> dict:
     """Run ``system`` on ``task`` in a fresh process and return its result row.
 
@@ -131,6 +132,8 @@ def run_one(
         if keep_model and system in PROJECT_SYSTEMS:
             (out / "models").mkdir(exist_ok=True)
             cmd += ["--save-model", str(out / "models" / f"{tag}.pkl")]
+        if audit and system in PROJECT_SYSTEMS:
+            cmd += ["--audit"]
         m = run_measured(cmd, timeout=budget + margin, log=log, env=env, cwd=tmp)
         row.update(process_wall_s=round(m.wall_s, 3), peak_rss_mb=round(m.peak_rss_mb, 1))
         if m.timed_out:
@@ -176,7 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds past the budget before a system is killed (default: max(120, budget))",
     )
     ap.add_argument("--out", default="benchmarks/out/automl", help="results folder")
-    ap.add_argument("--datasets", default=None, help="folder with manifest.json")
+    ap.add_argument(
+        "--suite",
+        default="dev",
+        choices=SUITES,
+        help="dev (default), meta-train, meta-validate or meta (both parts); the meta split is "
+        "benchmarks/portfolio/meta_split.json",
+    )
+    ap.add_argument("--datasets", default=None, help="folder with the suite's manifest.json")
     ap.add_argument("--peers-python", default=str(PEERS_PYTHON), help="Python of the peers")
     ap.add_argument("--project-python", default=sys.executable, help="Python of mlresearcher")
     ap.add_argument("--retry-failed", action="store_true", help="rerun failed or timed-out rows")
@@ -185,14 +195,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="pickle mlresearcher's fitted models to <out>/models/ (for latency.py --model)",
     )
+    ap.add_argument(
+        "--audit",
+        action="store_true",
+        help="record each mlresearcher trial's test score too (for audit.py; after the timings)",
+    )
     args = ap.parse_args(argv)
 
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = [s for s in systems if s not in SYSTEMS]
     if unknown:
         ap.error(f"unknown system(s) {', '.join(unknown)}; known: {', '.join(SYSTEMS)}")
-    datasets = Path(args.datasets) if args.datasets else default_datasets()
-    tasks = select_tasks(load_tasks(datasets), args.tasks)
+    datasets = Path(args.datasets) if args.datasets else None
+    tasks = select_tasks(suite_tasks(args.suite, datasets), args.tasks)
     split_seeds = [int(s) for s in args.split_seed.split(",")]
     margin = args.margin if args.margin is not None else max(120.0, args.budget)
     if any(s not in PROJECT_SYSTEMS for s in systems) and not Path(args.peers_python).exists():
@@ -223,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                     out=out,
                     python=python,
                     keep_model=args.keep_models,
+                    audit=args.audit,
                 )
                 with results.open("a") as f:
                     f.write(json.dumps(row) + "\n")

@@ -55,17 +55,31 @@ class MLResearcher(System):
     final_model: str | None = None  # None: AutoModel's default
 
     def fit(self, X, y):
+        import mlresearcher.engine as engine
         from mlresearcher import AutoModel
 
         final = {} if self.final_model is None else {"final_model": self.final_model}
-        self.model = AutoModel(
-            time_limit=self.budget,
-            **final,
-            seed=self.seed,
-            n_jobs=self.n_jobs,
-            task=self.task.task_type,
-            metric=self.task.metric,
-        ).fit(X, y)
+        # the run's result (every trial, with the fold models the campaign kept) is held
+        # for audit(); AutoModel keeps only the final model
+        run, captured = engine.run, []
+
+        def capture(*args, **kwargs):
+            captured.append(run(*args, **kwargs))
+            return captured[-1]
+
+        engine.run = capture
+        try:
+            self.model = AutoModel(
+                time_limit=self.budget,
+                **final,
+                seed=self.seed,
+                n_jobs=self.n_jobs,
+                task=self.task.task_type,
+                metric=self.task.metric,
+            ).fit(X, y)
+        finally:
+            engine.run = run
+        self.run_result = captured[-1] if captured else None
         if self.task.is_classification:
             self.classes = list(self.model.classes_)
 
@@ -89,6 +103,51 @@ class MLResearcher(System):
 
         with open(path, "wb") as f:
             pickle.dump(self.model, f)
+
+    def audit(self, X_test: pd.DataFrame, y_test: pd.Series) -> list[dict[str, Any]]:
+        """Every trial of the run with its cross-validated score and, where the campaign
+        kept its fold models, the test score of their average (what that trial would have
+        scored as the final model, bagged): for ``audit.py``."""
+        from scoring import score
+
+        from mlresearcher.models.base import predict_scores
+
+        rr = self.run_result
+        if rr is None:
+            return []
+        Xp = rr.predictor.prepare(X_test)
+        n_classes = rr.target.n_classes
+        out = []
+        for t in rr.campaign.trials:
+            row = {
+                "name": t.name,
+                "family": t.family,
+                "origin": t.origin,
+                "status": t.status,
+                "cv": t.score if t.status == "complete" else None,
+                "cv_std": t.score_std if t.status == "complete" else None,
+                "fit_time": round(t.fit_time, 3),
+                "params": {
+                    k: v for k, v in t.params.items() if isinstance(v, (int, float, str, bool))
+                },
+                "test": None,
+            }
+            if t.status == "complete" and t.models:
+                try:
+                    pred = np.mean(
+                        [predict_scores(m, Xp, rr.task, n_classes) for m in t.models], axis=0
+                    )
+                    row["test"] = score(
+                        self.task.metric,
+                        y_test,
+                        pred,
+                        classes=list(rr.target.classes) if n_classes else None,
+                        positive_class=self.task.positive_class,
+                    )
+                except Exception as e:  # an audit row never fails the benchmark row
+                    row["error"] = f"{type(e).__name__}: {e}"[:200]
+            out.append(row)
+        return out
 
 
 class MLResearcherRefit(MLResearcher):

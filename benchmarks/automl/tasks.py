@@ -17,16 +17,57 @@ ROOT = Path(__file__).resolve().parents[2]
 TEST_FRACTION = 0.2
 
 
+#: the suites ``--suite`` names: the dev suite, and the two parts of the meta-learning suite
+#: (``benchmarks/portfolio/meta_split.json``: defaults are derived on train, checked on validate)
+SUITES = ("dev", "meta-train", "meta-validate", "meta")
+META_SPLIT = ROOT / "benchmarks" / "portfolio" / "meta_split.json"
+
+
+def _shared(folder: str, env: str) -> Path:
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    for parent in ROOT.parents:
+        candidate = parent / "shared" / folder
+        if (candidate / "manifest.json").exists():
+            return candidate
+    return ROOT.parent / "shared" / folder
+
+
 def default_datasets() -> Path:
     """``$MLRESEARCHER_DATASETS``, else ``shared/datasets`` beside the checkout or beside any
     folder above it (the same rule the test suite uses)."""
-    if os.environ.get("MLRESEARCHER_DATASETS"):
-        return Path(os.environ["MLRESEARCHER_DATASETS"])
-    for parent in ROOT.parents:
-        candidate = parent / "shared" / "datasets"
-        if (candidate / "manifest.json").exists():
-            return candidate
-    return ROOT.parent / "shared" / "datasets"
+    return _shared("datasets", "MLRESEARCHER_DATASETS")
+
+
+def default_meta_datasets() -> Path:
+    """``$MLRESEARCHER_META_DATASETS``, else ``shared/datasets-meta`` found the same way."""
+    return _shared("datasets-meta", "MLRESEARCHER_META_DATASETS")
+
+
+def meta_split() -> dict[str, list[str]]:
+    """The committed train/validate split of the meta suite (``split_meta.py`` writes it)."""
+    if not META_SPLIT.exists():
+        raise SystemExit(f"{META_SPLIT} is missing; run benchmarks/portfolio/split_meta.py")
+    doc = json.loads(META_SPLIT.read_text())
+    return {"train": list(doc["train"]), "validate": list(doc["validate"])}
+
+
+def suite_tasks(suite: str, datasets: Path | None = None) -> list[Task]:
+    """The tasks of ``suite`` (one of :data:`SUITES`), in manifest order. ``datasets``
+    overrides the folder of the suite's manifest."""
+    if suite not in SUITES:
+        raise SystemExit(f"unknown suite {suite!r}; choose from: {', '.join(SUITES)}")
+    if suite == "dev":
+        return load_tasks(datasets or default_datasets())
+    tasks = load_tasks(datasets or default_meta_datasets())
+    if suite == "meta":
+        return tasks
+    part = meta_split()[suite.split("-", 1)[1]]
+    known = {t.name for t in tasks}
+    missing = [n for n in part if n not in known]
+    if missing:
+        raise SystemExit(f"meta_split.json names tasks the manifest lacks: {', '.join(missing)}")
+    return [t for t in tasks if t.name in set(part)]
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--result", required=True)
     ap.add_argument("--save-model", default=None, help="pickle the fitted model here, last")
+    ap.add_argument(
+        "--audit",
+        action="store_true",
+        help="after every measurement, score each kept trial on the test rows (mlresearcher)",
+    )
     args = ap.parse_args(argv)
     spec = json.loads(args.task)
     task = Task(**{**spec, "path": Path(spec["path"])})
@@ -114,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         "info": system.info(),
         "versions": _versions(args.system),
     }
+    if args.audit and hasattr(system, "audit"):  # after every timing, so it changes none
+        result["audit"] = system.audit(X_test, y_test)
     Path(args.result).write_text(json.dumps(result))
     if args.save_model:  # after every measurement, so it changes none of them
         try:
