@@ -61,6 +61,7 @@ def _table(tmp_path: Path, scores: dict[str, dict[str, float]], secs: dict[str, 
                     "score": value,
                     "greater_is_better": False,
                     "wall": secs[cid],
+                    "folds": 5,
                 }
                 f.write(json.dumps(row) + "\n")
     return path
@@ -133,3 +134,24 @@ def test_audit_names_why_a_peer_won():
     assert "within noise" in audit.render(
         audit.audit_rows([_row("mlresearcher", 0.8, trials([0.8, 0.86])), peer])
     )
+
+
+def test_the_first_entry_is_a_fast_one(tmp_path):
+    train = bench_tasks.meta_split()["train"][:2]
+    scores = {t: {"x:slow": 0.1, "x:fast": 0.5, "x:mid": 0.9} for t in train}
+    secs = {"x:slow": 5.0, "x:fast": 0.5, "x:mid": 0.5}
+    tasks, ids, norm, s = select_portfolio.load_table(_table(tmp_path, scores, secs), set(train))
+    order, _ = select_portfolio.greedy(norm, s, size=3, first_seconds=1.0)
+    assert [ids[j] for j in order] == ["x:fast", "x:slow"]
+    order, _ = select_portfolio.greedy(norm, s, size=3)
+    assert ids[order[0]] == "x:slow"
+
+
+def test_a_time_measured_on_one_repeat_counts_as_every_repeat_of_a_run(tmp_path):
+    train = bench_tasks.meta_split()["train"][:1]
+    path = _table(tmp_path, {train[0]: {"x:a": 0.1, "x:b": 0.2}}, {"x:a": 4.0, "x:b": 1.0})
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[0]["folds_full"] = 15  # x:a fitted the first of three repeats
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _, ids, _, secs = select_portfolio.load_table(path, set(train))
+    assert secs[0, ids.index("x:a")] == 12.0 and secs[0, ids.index("x:b")] == 1.0

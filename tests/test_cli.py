@@ -172,6 +172,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list, str]]:
             ["run", p, "--target", "species", "--time-limit", "-5"],
             "must be positive",
         ),
+        "unknown portfolio": (
+            ["run", p, "--target", "species", "--portfolio", "tuned"],
+            "invalid choice: 'tuned'",
+        ),
         "missing command": ([], "required"),
         "unknown output format": (
             ["predict", tmp_path / "norun", p, "--out", tmp_path / "x.xlsx"],

@@ -33,6 +33,7 @@ ORDER = [
     "mlresearcher",
     "mlresearcher_refit",
     "mlresearcher_bagged",
+    "mlresearcher_families",
     "autogluon_best",
     "autogluon_medium",
     "flaml",
@@ -41,7 +42,12 @@ ORDER = [
 ]
 OURS = "mlresearcher"
 #: the project's own systems: each gets its head to head, budget and latency tables
-OURS_SYSTEMS = ("mlresearcher", "mlresearcher_refit", "mlresearcher_bagged")
+OURS_SYSTEMS = (
+    "mlresearcher",
+    "mlresearcher_refit",
+    "mlresearcher_bagged",
+    "mlresearcher_families",
+)
 
 
 def _cells(rows: list[dict], budget: float, split_seed: int) -> dict[tuple[str, str], dict]:

@@ -148,7 +148,11 @@ def run_one(
 
 
 #: the project at its defaults and every peer; the final-model variants run on request
-DEFAULT_SYSTEMS = [s for s in SYSTEMS if s not in ("mlresearcher_refit", "mlresearcher_bagged")]
+DEFAULT_SYSTEMS = [
+    s
+    for s in SYSTEMS
+    if s not in ("mlresearcher_refit", "mlresearcher_bagged", "mlresearcher_families")
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--systems",
         default=",".join(DEFAULT_SYSTEMS),
-        help=f"comma-separated, from {', '.join(SYSTEMS)} (default: all but mlresearcher_refit and mlresearcher_bagged)",
+        help=f"comma-separated, from {', '.join(SYSTEMS)} (default: all but mlresearcher_refit, mlresearcher_bagged and mlresearcher_families)",
     )
     ap.add_argument(
         "--tasks", default=None, help='comma-separated names, "largest:N" or "all" (default)'

@@ -53,12 +53,15 @@ class MLResearcher(System):
     defaults, its default final model included."""
 
     final_model: str | None = None  # None: AutoModel's default
+    portfolio: str | None = None  # None: AutoModel's default (the learned portfolio)
 
     def fit(self, X, y):
         import mlresearcher.engine as engine
         from mlresearcher import AutoModel
 
         final = {} if self.final_model is None else {"final_model": self.final_model}
+        if self.portfolio is not None:
+            final["portfolio"] = self.portfolio
         # the run's result (every trial, with the fold models the campaign kept) is held
         # for audit(); AutoModel keeps only the final model
         run, captured = engine.run, []
@@ -162,6 +165,14 @@ class MLResearcherBagged(MLResearcher):
     member predicts with the average of its cross-validation fold models."""
 
     final_model = "bagged"
+
+
+class MLResearcherFamilies(MLResearcher):
+    """``AutoModel(portfolio="families")`` (``mlresearcher run --portfolio families``): every
+    family's own configurations first, round by round, instead of the learned portfolio
+    (the order the campaign used before it was learned): the portfolio's ablation."""
+
+    portfolio = "families"
 
 
 _AG_METRIC = {"rmse": "root_mean_squared_error", "roc_auc": "roc_auc", "log_loss": "log_loss"}
@@ -321,6 +332,7 @@ SYSTEMS: dict[str, type[System]] = {
     "mlresearcher": MLResearcher,
     "mlresearcher_refit": MLResearcherRefit,
     "mlresearcher_bagged": MLResearcherBagged,
+    "mlresearcher_families": MLResearcherFamilies,
     "autogluon_best": AutoGluonBest,
     "autogluon_medium": AutoGluonMedium,
     "flaml": FLAML,
@@ -329,4 +341,9 @@ SYSTEMS: dict[str, type[System]] = {
 }
 
 # Systems that run in the project's own environment; the others in the peers' environment.
-PROJECT_SYSTEMS = {"mlresearcher", "mlresearcher_refit", "mlresearcher_bagged"}
+PROJECT_SYSTEMS = {
+    "mlresearcher",
+    "mlresearcher_refit",
+    "mlresearcher_bagged",
+    "mlresearcher_families",
+}

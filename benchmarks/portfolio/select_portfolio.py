@@ -11,10 +11,13 @@ its metric's scale. A candidate that failed or ran out of time on a task counts 
 The campaign runs the portfolio in order and skips a trial that would not fit in the
 time left, so the objective simulates exactly that: for each task and each search budget
 of ``BUDGETS`` (seconds), walk the portfolio in order, keep each candidate whose measured
-time (fit and predict, all folds) still fits, and take the best normalised error kept.
+time (fit and predict, all folds; scaled to every repeat where the evaluation fitted one)
+still fits, and take the best normalised error kept.
 The objective is the mean over tasks and budgets. Greedy forward selection appends, at
 each step, the candidate that lowers the objective most (ties: the faster one), until
-``--size`` candidates or no candidate helps.
+``--size`` candidates or no candidate helps. The first entry is the best one among those
+taking at most ``FIRST_SECONDS`` (median over tasks), so a run's first result comes
+within seconds.
 
 Writes ``src/mlresearcher/search/portfolio.json`` (the ordered portfolio with each
 candidate's parameters and how it was selected) and prints the objective of the learned
@@ -47,6 +50,9 @@ PORTFOLIO_FILE = ROOT / "src" / "mlresearcher" / "search" / "portfolio.json"
 #: 300 s run's (measured times are on at most evaluate.MAX_ROWS rows)
 BUDGETS = (10.0, 40.0, 200.0)
 SIZE = 32
+#: the first entry's median seconds over the tasks at most: a first result within seconds
+#: is a promise of the product (DESIGN.md, "anytime"), not something the objective trades
+FIRST_SECONDS = 1.0
 #: the order of the families' hand configurations before the portfolio was learned
 HAND_ORDER = (
     "linear",
@@ -65,6 +71,15 @@ def load_table(path: Path, tasks: set[str]) -> tuple[list[str], list[str], np.nd
     """Tasks, candidate ids, normalised errors ``(tasks, candidates)`` and seconds."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if r["task"] in tasks]
+    # a task counts once every candidate has its row (an evaluation stopped mid-task is left out)
+    per_task: dict[str, set[str]] = {}
+    for r in rows:
+        per_task.setdefault(r["task"], set()).add(r["id"])
+    every = set().union(*per_task.values()) if per_task else set()
+    partial = sorted(t for t, ids in per_task.items() if ids != every)
+    if partial:
+        print(f"left out, not evaluated on every candidate yet: {', '.join(partial)}")
+    rows = [r for r in rows if r["task"] not in partial]
     task_names = sorted({r["task"] for r in rows})
     ids = list(dict.fromkeys(r["id"] for r in rows))
     err = np.full((len(task_names), len(ids)), np.nan)
@@ -75,7 +90,8 @@ def load_table(path: Path, tasks: set[str]) -> tuple[list[str], list[str], np.nd
         i, j = ti[r["task"]], ci[r["id"]]
         if r["status"] == "not_applicable":
             continue
-        secs[i, j] = float(r.get("wall") or np.inf)
+        # a run fits every repeat of the folds; the evaluation may have fitted the first
+        secs[i, j] = float(r.get("wall") or np.inf) * r.get("folds_full", r["folds"]) / r["folds"]
         if r["status"] == "complete" and r["score"] is not None:
             err[i, j] = -r["score"] if r["greater_is_better"] else r["score"]
     norm = np.ones_like(err)
@@ -103,21 +119,27 @@ def anytime_error(order: list[int], norm: np.ndarray, secs: np.ndarray) -> np.nd
     return out
 
 
-def greedy(norm: np.ndarray, secs: np.ndarray, size: int) -> tuple[list[int], list[float]]:
+def greedy(
+    norm: np.ndarray, secs: np.ndarray, size: int, first_seconds: float | None = None
+) -> tuple[list[int], list[float]]:
+    """Greedy forward selection (see the module doc); with ``first_seconds``, the first
+    entry is chosen among candidates whose median time is at most that."""
     order: list[int] = []
     objective: list[float] = []
     current = float(anytime_error(order, norm, secs).mean())
     median_secs = np.median(np.where(np.isfinite(secs), secs, 1e9), axis=0)
-    for _ in range(size):
+    for step in range(size):
         best: tuple[float, float, int] | None = None
         for j in range(norm.shape[1]):
             if j in order:
+                continue
+            if step == 0 and first_seconds is not None and median_secs[j] > first_seconds:
                 continue
             value = float(anytime_error([*order, j], norm, secs).mean())
             key = (round(value, 9), float(median_secs[j]), j)
             if best is None or key < best:
                 best = key
-        if best is None or best[0] >= current - 1e-6:
+        if best is None or (best[0] >= current - 1e-6 and step > 0):
             break
         order.append(best[2])
         current = best[0]
@@ -160,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     tasks, ids, norm, secs = load_table(Path(args.evaluations), train)
     missing = sorted(train - set(tasks))
     if missing:
-        print(f"warning: no evaluations yet for {len(missing)} train task(s): {', '.join(missing)}")
-    order, objective = greedy(norm, secs, args.size)
+        print(f"not in the selection ({len(missing)} train tasks): {', '.join(missing)}")
+    order, objective = greedy(norm, secs, args.size, FIRST_SECONDS)
     cands = {c["id"]: c for c in json.loads(CANDIDATES_FILE.read_text())}
     entries = []
     for j, value in zip(order, objective, strict=True):
@@ -184,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         "candidates": len(ids),
         "budgets_seconds": list(BUDGETS),
         "normalisation": "per task, 0 = best candidate, 1 = median candidate or worse",
+        "first_entry_max_median_seconds": FIRST_SECONDS,
         "portfolio": entries,
     }
     Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")

@@ -83,6 +83,10 @@ class AutoModel(BaseEstimator):
         For a non-negative, skewed regression target (a price, a count), let the boosters
         also try fitting its square root or log (scored on the target's own scale);
         ``False`` fits the target itself only (ONNX export and TreeSHAP need that).
+    portfolio : {"learned", "families"}, default="learned"
+        The campaign's first trials: the portfolio learned on the meta-learning suite
+        (``mlresearcher.search.portfolio``), or every family's own configurations round by
+        round (an ablation of the learned one).
     """
 
     def __init__(
@@ -105,6 +109,7 @@ class AutoModel(BaseEstimator):
         sensitive: list[str] | tuple[str, ...] | None = None,
         final_model: str = "refit",
         target_transform: bool = True,
+        portfolio: str = "learned",
     ) -> None:
         self.time_limit = time_limit
         self.max_trials = max_trials
@@ -124,6 +129,7 @@ class AutoModel(BaseEstimator):
         self.sensitive = sensitive
         self.final_model = final_model
         self.target_transform = target_transform
+        self.portfolio = portfolio
 
     # scikit-learn tags -------------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -175,6 +181,7 @@ class AutoModel(BaseEstimator):
             sensitive=list(self.sensitive) if self.sensitive is not None else None,
             final_model=self.final_model,
             target_transform=self.target_transform,
+            portfolio=self.portfolio,
         )
         store = None
         if self.store is not None or self.out is not None:

@@ -186,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
         " bagged: the average of its cross-validation fold models",
     )
     r.add_argument(
+        "--portfolio",
+        choices=("learned", "families"),
+        default="learned",
+        help="first trials: the portfolio learned on the meta-learning suite (default), or"
+        " every family's own configurations round by round (for ablations)",
+    )
+    r.add_argument(
         "--no-target-transform",
         dest="target_transform",
         action="store_false",
@@ -324,6 +331,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         sensitive=args.sensitive,
         final_model=args.final_model,
         target_transform=args.target_transform,
+        portfolio=args.portfolio,
         **_execution.config_fields(args),
     )
     config.validate()

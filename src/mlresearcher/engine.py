@@ -40,6 +40,7 @@ from mlresearcher.models.registry import get_families
 from mlresearcher.models.text import text_corpus
 from mlresearcher.predictor import Member, Predictor
 from mlresearcher.search.campaign import Campaign, CampaignResult, TrialResult
+from mlresearcher.search.portfolio import PORTFOLIOS
 from mlresearcher.search.refit import FINAL_MODELS, refit_members
 from mlresearcher.store.db import Store
 
@@ -77,6 +78,7 @@ class RunConfig:
     trial_memory: float | None = None  # MB of private memory per trial (isolated executors)
     final_model: str = "refit"  # refit: members refit on all rows; bagged: their fold models
     target_transform: bool = True  # boosters may fit a skewed non-negative target's sqrt/log
+    portfolio: str = "learned"  # first trials: the learned portfolio, or each family's own
 
     def validate(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:
@@ -101,6 +103,10 @@ class RunConfig:
         if not isinstance(self.target_transform, bool | np.bool_):
             raise ConfigError(
                 f"target_transform must be True or False, got {self.target_transform!r}"
+            )
+        if self.portfolio not in PORTFOLIOS:
+            raise ConfigError(
+                f"--portfolio must be one of {', '.join(PORTFOLIOS)}, got {self.portfolio!r}"
             )
         if self.final_model not in FINAL_MODELS:
             raise ConfigError(
@@ -382,6 +388,7 @@ def run(
             prior=resume,
             refit_reserve=config.final_model == "refit",
             target_transform=config.target_transform,
+            portfolio=config.portfolio,
         )
         result = campaign.run()
     except BaseException as e:

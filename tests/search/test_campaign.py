@@ -75,13 +75,22 @@ def test_a_failing_trial_is_recorded_and_the_campaign_goes_on(problem, tmp_path)
     }
 
 
-def test_family_defaults_come_first_and_are_marked(problem):
+def test_each_familys_first_trial_is_its_default_and_every_family_gets_one(problem):
     X, target, schema, protocol = problem
     fams = get_families(["linear", "lightgbm", "knn"])
-    camp = Campaign(X, target, schema, protocol, get_metric(None, "binary"), fams, max_trials=4)
+    n = len(
+        camp_queue := Campaign(
+            X, target, schema, protocol, get_metric(None, "binary"), fams
+        )._portfolio()
+    )
+    camp = Campaign(X, target, schema, protocol, get_metric(None, "binary"), fams, max_trials=n)
     trials = camp.run().trials
-    assert [t.family for t in trials[:3]] == ["linear", "lightgbm", "knn"]
-    assert [t.origin for t in trials] == ["default", "default", "default", "portfolio"]
+    assert len(trials) == len(camp_queue)
+    seen: set[str] = set()
+    for t in trials:
+        assert t.origin == ("portfolio" if t.family in seen else "default"), t.name
+        seen.add(t.family)
+    assert seen == {"linear", "lightgbm", "knn"}
 
 
 def test_time_budget_stops_the_search(problem):
@@ -351,6 +360,10 @@ run(X, y, RunConfig(time_limit=None, max_trials=6, analysis=False, families=["li
 print(seen)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    # the portfolio's results (linear has four configurations) came before Optuna was
-    # imported; the sampled trials after them need it
-    assert out.stdout.strip().splitlines()[-1] == str([False] * 4 + [True] * 2)
+    # the portfolio's results came before Optuna was imported; the sampled trials after
+    # them need it
+    from mlresearcher.search.portfolio import learned_portfolio
+
+    n_linear = sum(e["family"] == "linear" for e in learned_portfolio()) or 4
+    seen = [False] * min(n_linear, 6) + [True] * max(0, 6 - n_linear)
+    assert out.stdout.strip().splitlines()[-1] == str(seen)

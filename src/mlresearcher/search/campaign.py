@@ -2,11 +2,13 @@
 
 Order of work:
 
-1. **Portfolio.** Each family's known-strong configurations, round by round: every
-   family's default first (in ``PORTFOLIO_ORDER``: strong and cheap first, slow last),
-   then every family's second configuration (for a booster on a skewed non-negative
-   regression target: its default on the transformed target), and so on. Family defaults are never pruned, so the leaderboard always
-   holds each family's default-configured model on the same folds.
+1. **Portfolio.** The learned portfolio (:mod:`mlresearcher.search.portfolio`): configurations
+   chosen and ordered on the train part of the meta-learning suite for the best score at a
+   budget; a family's first one is its ``default`` trial (for a booster on a skewed
+   non-negative regression target, followed by the same on the transformed target), and
+   families the portfolio does not name run their own configurations after it. Default
+   trials are never pruned, so the leaderboard holds every usable family's first
+   configuration on the same folds.
 2. **Bayesian optimisation.** Optuna's TPE sampler over one conditional space: the family,
    then that family's parameters. Every finished trial (portfolio ones included) informs it.
 3. **Early stopping of hopeless candidates.** After two folds, a trial that is worse than
@@ -48,11 +50,11 @@ from mlresearcher.execution.trial import TrialData, TrialJob, TrialResult, fold_
 from mlresearcher.metrics import Metric
 from mlresearcher.models.base import FitContext, ModelFamily, target_transforms
 from mlresearcher.search.ensemble import EnsembleSelection, fold_scores, select_ensemble
+from mlresearcher.search.portfolio import portfolio_queue
 from mlresearcher.search.refit import expected_refit_seconds
 
-#: Order of the families' first (default) configurations, cheap first: the linear baseline
-#: (the first result within a second on small data, often as strong as the boosters
-#: there), then the usually strongest and cheap boosters, the slowest families last.
+#: Order of the families the learned portfolio does not name (their own configurations run
+#: after it, round by round): cheap first, the slowest families last.
 PORTFOLIO_ORDER = (
     "linear",
     "lightgbm",
@@ -118,6 +120,7 @@ class Campaign:
         refit_reserve: bool = False,
         target_transform: bool = True,
         model_memory: int | None = None,
+        portfolio: str = "learned",
     ) -> None:
         self.X, self.target, self.schema, self.protocol, self.metric = (
             X,
@@ -127,6 +130,7 @@ class Campaign:
             metric,
         )
         self.seed, self.n_jobs, self.max_trials = seed, n_jobs, max_trials
+        self.portfolio = portfolio
         self.deadline, self.ensemble_deadline = deadline, ensemble_deadline
         # the search ends early enough to refit the likely ensemble members afterwards
         self.refit_reserve, self._search_end = refit_reserve, deadline
@@ -184,18 +188,14 @@ class Campaign:
         return [i // k if self.protocol.n_repeats > 1 else 0 for i in range(self.protocol.n_folds)]
 
     def _portfolio(self) -> list[tuple[ModelFamily, dict[str, Any], str]]:
-        """Portfolio trials in order: every family's default, then second configs, ..."""
-        rank = {name: i for i, name in enumerate(PORTFOLIO_ORDER)}
-        ordered = sorted(self.families, key=lambda f: (rank.get(f.name, len(rank)), f.cost))
-        per_family = [(f, f.default_configs(self.ctx)) for f in ordered]
-        out = []
+        """Portfolio trials in order: the learned portfolio (see
+        :mod:`mlresearcher.search.portfolio`; with ``portfolio="families"`` every family's
+        own configurations instead), after a subsampled first look at large data."""
+        entries = () if self.portfolio == "families" else None
+        out = portfolio_queue(self.families, self.ctx, PORTFOLIO_ORDER, entries)
         if self.ctx.n_rows > LARGE_ROWS:
-            out += [(fam, dict(configs[0]), "subsample") for fam, configs in per_family if configs]
-        depth = max(len(c) for _, c in per_family)
-        for r in range(depth):
-            for fam, configs in per_family:
-                if r < len(configs):
-                    out.append((fam, dict(configs[r]), "default" if r == 0 else "portfolio"))
+            firsts = [(fam, dict(params), "subsample") for fam, params, o in out if o == "default"]
+            out = firsts + out
         return out
 
     # the loop ----------------------------------------------------------------------------------
