@@ -33,7 +33,7 @@ ORDER = [
     "mlresearcher",
     "mlresearcher_refit",
     "mlresearcher_bagged",
-    "mlresearcher_families",
+    "mlresearcher_learned",
     "autogluon_best",
     "autogluon_medium",
     "flaml",
@@ -46,7 +46,7 @@ OURS_SYSTEMS = (
     "mlresearcher",
     "mlresearcher_refit",
     "mlresearcher_bagged",
-    "mlresearcher_families",
+    "mlresearcher_learned",
 )
 
 

@@ -53,7 +53,7 @@ class MLResearcher(System):
     defaults, its default final model included."""
 
     final_model: str | None = None  # None: AutoModel's default
-    portfolio: str | None = None  # None: AutoModel's default (the learned portfolio)
+    portfolio: str | None = None  # None: AutoModel's default
 
     def fit(self, X, y):
         import mlresearcher.engine as engine
@@ -167,12 +167,12 @@ class MLResearcherBagged(MLResearcher):
     final_model = "bagged"
 
 
-class MLResearcherFamilies(MLResearcher):
-    """``AutoModel(portfolio="families")`` (``mlresearcher run --portfolio families``): every
-    family's own configurations first, round by round, instead of the learned portfolio
-    (the order the campaign used before it was learned): the portfolio's ablation."""
+class MLResearcherLearned(MLResearcher):
+    """``AutoModel(portfolio="learned")`` (``mlresearcher run --portfolio learned``): the
+    portfolio learned on the meta suite's train part instead of every family's own
+    configurations round by round (the default)."""
 
-    portfolio = "families"
+    portfolio = "learned"
 
 
 _AG_METRIC = {"rmse": "root_mean_squared_error", "roc_auc": "roc_auc", "log_loss": "log_loss"}
@@ -332,7 +332,7 @@ SYSTEMS: dict[str, type[System]] = {
     "mlresearcher": MLResearcher,
     "mlresearcher_refit": MLResearcherRefit,
     "mlresearcher_bagged": MLResearcherBagged,
-    "mlresearcher_families": MLResearcherFamilies,
+    "mlresearcher_learned": MLResearcherLearned,
     "autogluon_best": AutoGluonBest,
     "autogluon_medium": AutoGluonMedium,
     "flaml": FLAML,
@@ -345,5 +345,5 @@ PROJECT_SYSTEMS = {
     "mlresearcher",
     "mlresearcher_refit",
     "mlresearcher_bagged",
-    "mlresearcher_families",
+    "mlresearcher_learned",
 }

@@ -83,10 +83,11 @@ class AutoModel(BaseEstimator):
         For a non-negative, skewed regression target (a price, a count), let the boosters
         also try fitting its square root or log (scored on the target's own scale);
         ``False`` fits the target itself only (ONNX export and TreeSHAP need that).
-    portfolio : {"learned", "families"}, default="learned"
-        The campaign's first trials: the portfolio learned on the meta-learning suite
-        (``mlresearcher.search.portfolio``), or every family's own configurations round by
-        round (an ablation of the learned one).
+    portfolio : {"families", "learned"}, default="families"
+        The campaign's first trials: every family's own configurations round by round, or
+        the portfolio learned on the meta-learning suite (``mlresearcher.search.portfolio``;
+        not yet the default: on the suite's validate part it wins on binary tasks and loses
+        on multiclass ones, see ``benchmarks/RESULTS.md``).
     """
 
     def __init__(
@@ -109,7 +110,7 @@ class AutoModel(BaseEstimator):
         sensitive: list[str] | tuple[str, ...] | None = None,
         final_model: str = "refit",
         target_transform: bool = True,
-        portfolio: str = "learned",
+        portfolio: str = "families",
     ) -> None:
         self.time_limit = time_limit
         self.max_trials = max_trials

@@ -188,9 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--portfolio",
         choices=("learned", "families"),
-        default="learned",
-        help="first trials: the portfolio learned on the meta-learning suite (default), or"
-        " every family's own configurations round by round (for ablations)",
+        default="families",
+        help="first trials: every family's own configurations round by round (default), or"
+        " the portfolio learned on the meta-learning suite",
     )
     r.add_argument(
         "--no-target-transform",

@@ -78,7 +78,7 @@ class RunConfig:
     trial_memory: float | None = None  # MB of private memory per trial (isolated executors)
     final_model: str = "refit"  # refit: members refit on all rows; bagged: their fold models
     target_transform: bool = True  # boosters may fit a skewed non-negative target's sqrt/log
-    portfolio: str = "learned"  # first trials: the learned portfolio, or each family's own
+    portfolio: str = "families"  # first trials: each family's own configurations, or learned
 
     def validate(self) -> None:
         if self.time_limit is not None and not self.time_limit > 0:

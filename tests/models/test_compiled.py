@@ -21,7 +21,12 @@ def mixed_model(penguins_module):
     y = penguins_module["species"]
     families = ["lightgbm", "xgboost", "hist_gb", "catboost", "linear", "knn"]
     model = AutoModel(
-        time_limit=None, max_trials=len(families), families=families, folds=3, repeats=1
+        time_limit=None,
+        max_trials=len(families),
+        families=families,
+        folds=3,
+        repeats=1,
+        portfolio="families",  # one default per family, every family present
     )
     return model.fit(X, y), X
 

@@ -128,6 +128,7 @@ def test_the_campaign_runs_the_learned_portfolio_in_order():
         get_metric(None, "binary"),
         fams,
         max_trials=5,
+        portfolio="learned",
     )
     expected = portfolio_queue(camp.families, camp.ctx, PORTFOLIO_ORDER)[:5]
     trials = camp.run().trials
@@ -168,5 +169,5 @@ def test_an_unknown_portfolio_is_a_config_error():
     from mlresearcher.engine import RunConfig
     from mlresearcher.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="--portfolio must be one of learned, families"):
+    with pytest.raises(ConfigError, match="--portfolio must be one of families, learned"):
         RunConfig(time_limit=10, portfolio="tuned").validate()

@@ -42,6 +42,7 @@ def fitted(request) -> dict[str, Any]:
             max_trials=4,
             families=["linear", "lightgbm"],
             final_model=final,
+            portfolio="families",  # both families' defaults, then their second configurations
         ).fit(X, y)
     return out
 

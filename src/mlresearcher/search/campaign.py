@@ -2,13 +2,14 @@
 
 Order of work:
 
-1. **Portfolio.** The learned portfolio (:mod:`mlresearcher.search.portfolio`): configurations
-   chosen and ordered on the train part of the meta-learning suite for the best score at a
-   budget; a family's first one is its ``default`` trial (for a booster on a skewed
-   non-negative regression target, followed by the same on the transformed target), and
-   families the portfolio does not name run their own configurations after it. Default
-   trials are never pruned, so the leaderboard holds every usable family's first
-   configuration on the same folds.
+1. **Portfolio.** Each family's known-strong configurations, round by round: every family's
+   default first (in ``PORTFOLIO_ORDER``: cheap first, slow last; for a booster on a skewed
+   non-negative regression target, followed by its default on the transformed target),
+   then every family's second configuration, and so on; with ``portfolio="learned"`` the
+   learned portfolio (:mod:`mlresearcher.search.portfolio`) instead, a family's first entry
+   its ``default`` trial, families it does not name after it. Default trials are never
+   pruned, so the leaderboard holds every usable family's first configuration on the same
+   folds.
 2. **Bayesian optimisation.** Optuna's TPE sampler over one conditional space: the family,
    then that family's parameters. Every finished trial (portfolio ones included) informs it.
 3. **Early stopping of hopeless candidates.** After two folds, a trial that is worse than
@@ -53,8 +54,9 @@ from mlresearcher.search.ensemble import EnsembleSelection, fold_scores, select_
 from mlresearcher.search.portfolio import portfolio_queue
 from mlresearcher.search.refit import expected_refit_seconds
 
-#: Order of the families the learned portfolio does not name (their own configurations run
-#: after it, round by round): cheap first, the slowest families last.
+#: Order of the families' own configurations, round by round (and of those the learned
+#: portfolio does not name, after it): the linear baseline first (a first result within a
+#: second on small data), then the usually strongest and cheap boosters, the slowest last.
 PORTFOLIO_ORDER = (
     "linear",
     "lightgbm",
@@ -120,7 +122,7 @@ class Campaign:
         refit_reserve: bool = False,
         target_transform: bool = True,
         model_memory: int | None = None,
-        portfolio: str = "learned",
+        portfolio: str = "families",
     ) -> None:
         self.X, self.target, self.schema, self.protocol, self.metric = (
             X,
@@ -188,9 +190,9 @@ class Campaign:
         return [i // k if self.protocol.n_repeats > 1 else 0 for i in range(self.protocol.n_folds)]
 
     def _portfolio(self) -> list[tuple[ModelFamily, dict[str, Any], str]]:
-        """Portfolio trials in order: the learned portfolio (see
-        :mod:`mlresearcher.search.portfolio`; with ``portfolio="families"`` every family's
-        own configurations instead), after a subsampled first look at large data."""
+        """Portfolio trials in order: every family's own configurations round by round (with
+        ``portfolio="learned"`` the learned portfolio, see :mod:`mlresearcher.search.portfolio`),
+        after a subsampled first look at large data."""
         entries = () if self.portfolio == "families" else None
         out = portfolio_queue(self.families, self.ctx, PORTFOLIO_ORDER, entries)
         if self.ctx.n_rows > LARGE_ROWS:

@@ -14,8 +14,9 @@ per task kind (``classification``, ``regression``).
 * for a booster on a skewed non-negative regression target, its first entry again on the
   transformed target, right after it (see :func:`mlresearcher.models.base.target_transforms`);
 * then the families the learned portfolio does not name (a family restricted in by the
-  user, a new one): their own ``default_configs``, round by round (a transformed-target one
-  right after the family's default), so every usable family still runs its default.
+  user, a new one; every family with ``portfolio="families"``): their own
+  ``default_configs``, round by round (a booster's second one its default on the
+  transformed target), so every usable family still runs its default.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from typing import Any
 from mlresearcher.models.base import FitContext, ModelFamily
 
 PORTFOLIO_FILE = Path(__file__).with_name("portfolio.json")
-#: the first trials a run can take: ``learned`` (this module's table, the default) or
-#: ``families`` (every family's own configurations, round by round, as before the table)
-PORTFOLIOS = ("learned", "families")
+#: the first trials a run can take: ``families`` (every family's own configurations, round
+#: by round; the default) or ``learned`` (this module's table)
+PORTFOLIOS = ("families", "learned")
 
 
 @lru_cache(maxsize=1)
@@ -82,16 +83,11 @@ def portfolio_queue(
         (f for f in families if f.name not in seen),
         key=lambda f: (rank.get(f.name, len(rank)), f.cost),
     )
-    # round by round; a transformed-target configuration goes right after the default
-    per_family = []
-    for fam in rest:
-        configs = [dict(c) for c in fam.default_configs(ctx)]
-        rounds = [[configs[0], *(c for c in configs[1:] if "target_transform" in c)]]
-        rounds += [[c] for c in configs[1:] if "target_transform" not in c]
-        per_family.append((fam, rounds))
-    depth = max((len(r) for _, r in per_family), default=0)
+    # round by round (a booster's transformed-target default is its second configuration)
+    per_family = [(f, f.default_configs(ctx)) for f in rest]
+    depth = max((len(c) for _, c in per_family), default=0)
     for r in range(depth):
-        for fam, rounds in per_family:
-            for i, params in enumerate(rounds[r] if r < len(rounds) else []):
-                out.append((fam, params, "default" if r == 0 and i == 0 else "portfolio"))
+        for fam, configs in per_family:
+            if r < len(configs):
+                out.append((fam, dict(configs[r]), "default" if r == 0 else "portfolio"))
     return out
