@@ -44,6 +44,8 @@ sys.path.insert(0, str(HERE.parent / "automl"))
 from candidates import CANDIDATES_FILE  # noqa: E402
 from tasks import meta_split  # noqa: E402
 
+from mlresearcher.search.campaign import PORTFOLIO_ORDER  # noqa: E402
+
 EVALUATIONS = HERE / "results" / "evaluations.jsonl"
 PORTFOLIO_FILE = ROOT / "src" / "mlresearcher" / "search" / "portfolio.json"
 #: search seconds the objective averages over: a short run, a 60 s run's search time, a
@@ -53,18 +55,8 @@ SIZE = 32
 #: the first entry's median seconds over the tasks at most: a first result within seconds
 #: is a promise of the product (DESIGN.md, "anytime"), not something the objective trades
 FIRST_SECONDS = 1.0
-#: the order of the families' hand configurations before the portfolio was learned
-HAND_ORDER = (
-    "linear",
-    "lightgbm",
-    "hist_gb",
-    "xgboost",
-    "catboost",
-    "knn",
-    "extra_trees",
-    "random_forest",
-    "mlp",
-)
+#: the order of the families' own configurations (the campaign's default order)
+HAND_ORDER = PORTFOLIO_ORDER
 
 
 def load_table(path: Path, tasks: set[str]) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
@@ -218,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("train part (normalised error, lower is better):")
     print("  " + summary("learned portfolio", order, norm, secs))
-    print("  " + summary("hand portfolio (before)", hand, norm, secs))
+    print("  " + summary("families order (default)", hand, norm, secs))
     if args.check:
         vtasks = set(meta_split()["validate"])
         vt, vids, vnorm, vsecs = load_table(Path(args.check), vtasks)
@@ -226,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         v_order = [col[ids[j]] for j in order if ids[j] in col]
         print(f"check on {len(vt)} tasks of {args.check} (not used to select):")
         print("  " + summary("learned portfolio", v_order, vnorm, vsecs))
-        print("  " + summary("hand portfolio (before)", hand_order(vids), vnorm, vsecs))
+        print("  " + summary("families order (default)", hand_order(vids), vnorm, vsecs))
     print(f"-> {args.out}")
     return 0
 

@@ -112,24 +112,21 @@ def test_a_skewed_target_adds_the_transformed_first_configuration_right_after_it
     assert not any(f.name == "linear" and "target_transform" in p for f, p, _ in queue)
 
 
-def test_the_campaign_runs_the_learned_portfolio_in_order():
+def _campaign(families: list[str], **kwargs: Any) -> Campaign:
+    """A campaign on 400 rows of the credit data, 3-fold, over ``families``."""
     df, _ = load_dataset("credit_scoring", n=400)
     y = df.pop("Status")
     target, _ = encode_target(y, "Status")
     infos, _ = infer_roles(df)
     schema = build_schema(df, infos)
     protocol = make_protocol(target.y, target.task, folds=3, repeats=1)
-    fams = get_families(["linear", "lightgbm", "hist_gb"])
-    camp = Campaign(
-        prepare_features(df, schema),
-        target,
-        schema,
-        protocol,
-        get_metric(None, "binary"),
-        fams,
-        max_trials=5,
-        portfolio="learned",
-    )
+    X = prepare_features(df, schema)
+    metric = get_metric(None, "binary")
+    return Campaign(X, target, schema, protocol, metric, get_families(families), **kwargs)
+
+
+def test_the_campaign_runs_the_learned_portfolio_in_order():
+    camp = _campaign(["linear", "lightgbm", "hist_gb"], max_trials=5, portfolio="learned")
     expected = portfolio_queue(camp.families, camp.ctx, PORTFOLIO_ORDER)[:5]
     trials = camp.run().trials
     assert [(t.family, t.params, t.origin) for t in trials] == [
@@ -139,22 +136,7 @@ def test_the_campaign_runs_the_learned_portfolio_in_order():
 
 
 def test_the_families_portfolio_runs_each_familys_own_configurations_round_by_round():
-    df, _ = load_dataset("credit_scoring", n=300)
-    y = df.pop("Status")
-    target, _ = encode_target(y, "Status")
-    infos, _ = infer_roles(df)
-    schema = build_schema(df, infos)
-    protocol = make_protocol(target.y, target.task, folds=3, repeats=1)
-    fams = get_families(["linear", "lightgbm"])
-    camp = Campaign(
-        prepare_features(df, schema),
-        target,
-        schema,
-        protocol,
-        get_metric(None, "binary"),
-        fams,
-        portfolio="families",
-    )
+    camp = _campaign(["linear", "lightgbm"], portfolio="families")
     queue = [(f.name, p, o) for f, p, o in camp._portfolio()]
     lin, lgb = (f.default_configs(camp.ctx) for f in camp.families)
     assert queue[:4] == [
