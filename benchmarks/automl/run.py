@@ -151,7 +151,13 @@ def run_one(
 DEFAULT_SYSTEMS = [
     s
     for s in SYSTEMS
-    if s not in ("mlresearcher_refit", "mlresearcher_bagged", "mlresearcher_learned")
+    if s
+    not in (
+        "mlresearcher_refit",
+        "mlresearcher_bagged",
+        "mlresearcher_learned",
+        "mlresearcher_realmlp",
+    )
 ]
 
 
@@ -163,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--systems",
         default=",".join(DEFAULT_SYSTEMS),
-        help=f"comma-separated, from {', '.join(SYSTEMS)} (default: all but mlresearcher_refit, mlresearcher_bagged and mlresearcher_learned)",
+        help=f"comma-separated, from {', '.join(SYSTEMS)} (default: all but mlresearcher_refit, mlresearcher_bagged, mlresearcher_learned and mlresearcher_realmlp)",
     )
     ap.add_argument(
         "--tasks", default=None, help='comma-separated names, "largest:N" or "all" (default)'

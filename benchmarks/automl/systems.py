@@ -54,6 +54,7 @@ class MLResearcher(System):
 
     final_model: str | None = None  # None: AutoModel's default
     portfolio: str | None = None  # None: AutoModel's default
+    families: tuple[str, ...] | None = None  # None: AutoModel's default
 
     def fit(self, X, y):
         import mlresearcher.engine as engine
@@ -62,6 +63,8 @@ class MLResearcher(System):
         final = {} if self.final_model is None else {"final_model": self.final_model}
         if self.portfolio is not None:
             final["portfolio"] = self.portfolio
+        if self.families is not None:
+            final["families"] = list(self.families)
         # the run's result (every trial, with the fold models the campaign kept) is held
         # for audit(); AutoModel keeps only the final model
         run, captured = engine.run, []
@@ -173,6 +176,17 @@ class MLResearcherLearned(MLResearcher):
     configurations round by round (the default)."""
 
     portfolio = "learned"
+
+
+class MLResearcherRealMLP(MLResearcher):
+    """``AutoModel(families=[...every default family..., "realmlp"])``: the default run with
+    the opt-in RealMLP family added (last in the family order)."""
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        from mlresearcher.models.registry import DEFAULT_FAMILIES
+
+        return (*DEFAULT_FAMILIES, "realmlp")
 
 
 _AG_METRIC = {"rmse": "root_mean_squared_error", "roc_auc": "roc_auc", "log_loss": "log_loss"}
@@ -333,6 +347,7 @@ SYSTEMS: dict[str, type[System]] = {
     "mlresearcher_refit": MLResearcherRefit,
     "mlresearcher_bagged": MLResearcherBagged,
     "mlresearcher_learned": MLResearcherLearned,
+    "mlresearcher_realmlp": MLResearcherRealMLP,
     "autogluon_best": AutoGluonBest,
     "autogluon_medium": AutoGluonMedium,
     "flaml": FLAML,
@@ -346,4 +361,5 @@ PROJECT_SYSTEMS = {
     "mlresearcher_refit",
     "mlresearcher_bagged",
     "mlresearcher_learned",
+    "mlresearcher_realmlp",
 }

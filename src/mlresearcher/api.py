@@ -59,7 +59,7 @@ class AutoModel(BaseEstimator):
         Metric to optimise; defaults to ROC AUC (binary), log loss (multiclass), RMSE.
     seed : int, default=0
     families : list of str or None
-        Model families to use (default: every available family).
+        Model families to use (default: every available family but the opt-in ``realmlp``).
     folds, repeats : int or None
         Override the k-fold protocol; ``holdout`` (a fraction) uses one holdout split.
     group, time : str or None

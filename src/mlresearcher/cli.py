@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument(
-        "--families", help="comma-separated model families to use (default: all available)"
+        "--families",
+        help="comma-separated model families to use (default: every available family but the opt-in realmlp)",
     )
     r.add_argument(
         "--group",

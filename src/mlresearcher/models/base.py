@@ -63,13 +63,15 @@ class ModelFamily(ABC):
     cost: float = 1.0
     #: whether the family makes use of free-text columns
     uses_text: bool = False
+    #: the optional extra of the package that installs ``requires`` ("" when none does)
+    extra: str = ""
 
     def unavailable_reason(self) -> str | None:
         """Why the family cannot run here (missing package), or ``None``."""
         missing = [m for m in self.requires if importlib.util.find_spec(m) is None]
         if missing:
-            extra = " (install the 'torch' extra)" if "torch" in missing else ""
-            return f"{self.name} needs {', '.join(missing)}, which is not installed{extra}"
+            hint = f" (install the '{self.extra}' extra)" if self.extra else ""
+            return f"{self.name} needs {', '.join(missing)}, which is not installed{hint}"
         return None
 
     def applicable(self, ctx: FitContext) -> str | None:

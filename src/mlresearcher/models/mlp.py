@@ -311,6 +311,7 @@ class MLPModel(TabularEstimator):
 class MLPFamily(ModelFamily):
     name = "mlp"
     requires = ("torch",)
+    extra = "torch"
     cost = 40.0  # default fit time relative to linear (benchmarks/family_defaults.py)
     uses_text = True
 

@@ -342,6 +342,34 @@ def mlp_preprocessor(
     )
 
 
+def deep_preprocessor(
+    feature_roles: dict[str, str],
+    *,
+    seed: int = 0,
+    min_frequency: int | None = 3,
+    text_components: int = TEXT_SVD_COMPONENTS,
+) -> ColumnTransformer:
+    """Category codes first (NaN for missing/unseen, levels rarer than ``min_frequency``
+    grouped), then numbers imputed by their median with missing indicators (the networks
+    of :mod:`mlresearcher.models.deep` scale and clip numbers themselves), then text SVD
+    features."""
+    return _column_transformer(
+        [
+            (
+                "categories",
+                _ordinal(min_frequency, None),
+                category_columns(feature_roles),
+            ),
+            (
+                "numeric",
+                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                _columns(feature_roles, *_NUMERIC),
+            ),
+            *_text_transformers(feature_roles, seed, svd_components=text_components),
+        ]
+    )
+
+
 def target_type(task: str, n_classes_present: int) -> str:
     """scikit-learn's ``TargetEncoder`` target type for a task and the classes in a fold."""
     if task == "regression":
@@ -362,6 +390,7 @@ __all__ = [
     "as_categories",
     "as_level_strings",
     "catboost_preprocessor",
+    "deep_preprocessor",
     "category_columns",
     "knn_preprocessor",
     "linear_preprocessor",

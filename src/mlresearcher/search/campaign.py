@@ -67,6 +67,7 @@ PORTFOLIO_ORDER = (
     "extra_trees",
     "random_forest",
     "mlp",
+    "realmlp",
 )
 
 
