@@ -9,6 +9,10 @@ over; the rounds alternate between checkouts so that a slow moment of the machin
 all of them. Reported: the median per call (ms) of each round and of all rounds.
 
     .venv/bin/python benchmarks/automl/latency.py --task election_vote --src src --src /tmp/old/src
+    .venv/bin/python benchmarks/automl/latency.py --task election_vote --families realmlp
+
+``--families`` restricts the fitted model to those families (the model's file is named
+after them).
 """
 
 from __future__ import annotations
@@ -38,7 +42,14 @@ def _split(task_name: str, datasets: str | None, out: Path) -> tuple[object, Pat
     return task, Path(train), Path(test)
 
 
-def fit(task_name: str, budget: float, datasets: str | None, out: Path, model: Path) -> None:
+def fit(
+    task_name: str,
+    budget: float,
+    datasets: str | None,
+    out: Path,
+    model: Path,
+    families: list[str] | None = None,
+) -> None:
     import pandas as pd
 
     from mlresearcher import AutoModel
@@ -46,9 +57,14 @@ def fit(task_name: str, budget: float, datasets: str | None, out: Path, model: P
     task, train, _ = _split(task_name, datasets, out)
     df = pd.read_parquet(train)
     X, y = df.drop(columns=[task.target]), df[task.target]
-    m = AutoModel(time_limit=budget, seed=0, n_jobs=2, task=task.task_type, metric=task.metric).fit(
-        X, y
-    )
+    m = AutoModel(
+        time_limit=budget,
+        seed=0,
+        n_jobs=2,
+        task=task.task_type,
+        metric=task.metric,
+        families=families,
+    ).fit(X, y)
     model.parent.mkdir(parents=True, exist_ok=True)
     with open(model, "wb") as f:
         pickle.dump(m, f)
@@ -82,6 +98,7 @@ def main() -> int:
     ap.add_argument("--out", default="benchmarks/out/latency", help="splits and models")
     ap.add_argument("--model", default=None, help="a pickled AutoModel (default: fit one)")
     ap.add_argument("--src", action="append", default=None, help="a checkout's src folder")
+    ap.add_argument("--families", default=None, help="comma-separated families of the fitted model")
     ap.add_argument("--rows", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
@@ -90,13 +107,15 @@ def main() -> int:
     out = Path(args.out)
     if args.model and not Path(args.model).is_file():  # never fit one in its place
         ap.error(f"--model {args.model}: no such file; give a pickled AutoModel or leave it out")
-    model = Path(args.model) if args.model else out / "models" / f"{args.task}.pkl"
+    families = [f for f in args.families.split(",") if f] if args.families else None
+    suffix = "" if families is None else "." + "-".join(families)
+    model = Path(args.model) if args.model else out / "models" / f"{args.task}{suffix}.pkl"
     if args.measure:
         _, _, test = _split(args.task, args.datasets, out)
         print(measure(model, test, args.rows, args.repeats))
         return 0
     if not model.exists():
-        fit(args.task, args.budget, args.datasets, out, model)
+        fit(args.task, args.budget, args.datasets, out, model, families)
     srcs = args.src or [""]
     results: dict[str, list[float]] = {s: [] for s in srcs}
     for _ in range(args.rounds):

@@ -78,3 +78,20 @@ def test_a_run_with_realmlp_saves_and_reloads(tmp_path):
     m.save(tmp_path / "m")
     loaded = AutoModel.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict(X.head(20)), m.predict(X.head(20)))
+
+
+def test_overlapping_fits_keep_the_library_quiet_until_the_last_ends():
+    # fold models fit in threads: the first to finish must not restore the settings
+    # while another still trains
+    pytest.importorskip("torch")
+    from mlresearcher.models.deep import _quiet
+
+    lg = logging.getLogger("pytorch_lightning")
+    level = lg.level
+    first, second = _quiet(2), _quiet(2)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert lg.level == logging.ERROR
+    second.__exit__(None, None, None)
+    assert lg.level == level

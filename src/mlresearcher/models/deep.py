@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -37,29 +38,49 @@ MIN_SECONDS = 1.0
 #: hidden-layer shapes of the search space: name -> (layers, width)
 SHAPES = {"256x3": (3, 256), "64x5": (5, 64), "512x1": (1, 512)}
 #: loggers of the training library quieted while fitting (restored afterwards)
-_LOGGERS = ("lightning", "lightning.pytorch", "pytorch_lightning", "lightning.fabric")
+_LOGGERS = (
+    "lightning",
+    "lightning.pytorch",
+    "lightning.fabric",
+    "pytorch_lightning",
+    "lightning_fabric",
+    "lightning_utilities",
+)
+
+
+_QUIET_LOCK = threading.Lock()
+_QUIET_STATE: dict[str, Any] = {"depth": 0, "saved": None}
 
 
 @contextlib.contextmanager
 def _quiet(threads: int) -> Iterator[None]:
     """Within: the training library's info lines and warnings silenced and torch on
-    ``threads`` threads; outside, every setting as it was."""
+    ``threads`` threads; once the last of the fits and predictions running at the same
+    time (fold models fit in threads) has left, every setting as it was before the first
+    entered. Logger levels and torch's thread count belong to the process, so one fit
+    restoring them while another still trains would let the other's lines through."""
     import torch
 
     loggers = [logging.getLogger(name) for name in _LOGGERS]
-    levels = [lg.level for lg in loggers]
-    before = torch.get_num_threads()
+    with _QUIET_LOCK:
+        if _QUIET_STATE["depth"] == 0:
+            _QUIET_STATE["saved"] = (torch.get_num_threads(), [lg.level for lg in loggers])
+            for lg in loggers:
+                lg.setLevel(logging.ERROR)
+            torch.set_num_threads(max(1, threads))
+        _QUIET_STATE["depth"] += 1
     try:
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-        torch.set_num_threads(max(1, threads))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        torch.set_num_threads(before)
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
+        with _QUIET_LOCK:
+            _QUIET_STATE["depth"] -= 1
+            if _QUIET_STATE["depth"] == 0:
+                before, levels = _QUIET_STATE["saved"]
+                torch.set_num_threads(before)
+                for lg, level in zip(loggers, levels, strict=True):
+                    lg.setLevel(level)
 
 
 class RealMLPModel(TabularEstimator):
