@@ -278,7 +278,11 @@ class TabularEstimator(BaseEstimator, ABC):
 
 def reachable_array_bytes(obj: Any, depth: int = 6) -> int:
     """Bytes of the distinct numpy arrays (and scipy sparse matrices' arrays) reachable
-    from ``obj`` through attributes, lists, tuples and dicts, at most ``depth`` levels down."""
+    from ``obj`` through attributes, lists, tuples and dicts, at most ``depth`` levels down;
+    a torch module counts its parameters and buffers (when torch is loaded)."""
+    import sys
+
+    torch = sys.modules.get("torch")
     seen: set[int] = set()
 
     def walk(o: Any, level: int) -> int:
@@ -287,6 +291,10 @@ def reachable_array_bytes(obj: Any, depth: int = 6) -> int:
         seen.add(id(o))
         if isinstance(o, np.ndarray):
             return int(o.nbytes) if o.base is None or id(o.base) not in seen else 0
+        if torch is not None and isinstance(o, torch.nn.Module):
+            tensors = {id(t): t for t in (*o.parameters(), *o.buffers()) if id(t) not in seen}
+            seen.update(tensors)
+            return sum(int(t.nbytes) for t in tensors.values())
         if isinstance(o, (str, bytes, int, float, bool, type(None))):
             return 0
         if isinstance(o, dict):

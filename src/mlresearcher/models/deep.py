@@ -207,7 +207,6 @@ class RealMLPModel(TabularEstimator):
         target = y.astype(np.int64) if self._is_classification else y.astype(np.float64)
         with _quiet(self.n_jobs):
             self.learner_.fit(frame, target, time_to_fit_in_seconds=left)
-        self.learner_bytes_ = _parameter_bytes(self.learner_)
         self.stopped_by_deadline_ = deadline_passed(self.deadline)
 
     def _predict_learner(self, Xt: Any) -> np.ndarray:
@@ -216,40 +215,6 @@ class RealMLPModel(TabularEstimator):
             if self._is_classification:
                 return np.asarray(self.learner_.predict_proba(frame), dtype=np.float64)
             return np.asarray(self.learner_.predict(frame), dtype=np.float64).reshape(-1)
-
-    def memory_bytes(self) -> int:
-        return super().memory_bytes() + int(getattr(self, "learner_bytes_", 0))
-
-
-def _parameter_bytes(obj: Any, depth: int = 8) -> int:
-    """Bytes of the distinct torch tensors and modules' parameters reachable from ``obj``
-    (the network's weights, which :func:`reachable_array_bytes` does not see)."""
-    import torch
-
-    seen: set[int] = set()
-
-    def walk(o: Any, level: int) -> int:
-        if id(o) in seen or level > depth:
-            return 0
-        seen.add(id(o))
-        if isinstance(o, torch.nn.Module):
-            return sum(
-                t.numel() * t.element_size()
-                for t in [*o.parameters(), *o.buffers()]
-                if id(t) not in seen and not seen.add(id(t))
-            )
-        if isinstance(o, torch.Tensor):
-            return o.numel() * o.element_size()
-        if isinstance(o, (str, bytes, int, float, bool, type(None), np.ndarray)):
-            return 0
-        if isinstance(o, dict):
-            return sum(walk(v, level + 1) for v in o.values())
-        if isinstance(o, (list, tuple)):
-            return sum(walk(v, level + 1) for v in o)
-        attrs = getattr(o, "__dict__", None)
-        return sum(walk(v, level + 1) for v in attrs.values()) if attrs else 0
-
-    return walk(obj, 0)
 
 
 class RealMLPFamily(ModelFamily):
