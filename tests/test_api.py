@@ -74,6 +74,20 @@ def test_regression_and_save_load(tmp_path):
     m.save(tmp_path / "m")
     loaded = AutoModel.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
+    # a saved model is checked before it is unpickled: a swapped file is refused
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    (tmp_path / "m" / "automodel.joblib").write_bytes(pickle.dumps(Boom()))
+    with pytest.raises(UserError, match="does not match the SHA-256"):
+        AutoModel.load(tmp_path / "m")
+    (tmp_path / "m" / "automodel.json").unlink()
+    with pytest.raises(UserError, match="cannot be verified"):
+        AutoModel.load(tmp_path / "m")
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_time_limit_model_exists_and_writes_run(tmp_path, credit):

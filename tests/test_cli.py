@@ -60,7 +60,7 @@ def test_run_writes_a_complete_run_directory(finished_run):
     assert manifest["seed"] == 0 and len(manifest["data_hash"]) == 64
     assert manifest["environment"]["packages"]["scikit-learn"]
     assert "--max-trials" in manifest["command"]
-    from mlresearcher.store.rundir import sha256_file
+    from mlresearcher.store.integrity import sha256_file
 
     assert all(sha256_file(run_dir / f) == h for f, h in manifest["files"].items())
     assert summary["task"] == "multiclass" and summary["metric"] == "log_loss"
@@ -102,6 +102,26 @@ def test_predict_scores_new_data(finished_run, tmp_path):
     probs = scored[[c for c in scored.columns if c.startswith("proba_")]]
     assert probs.shape[1] == 3 and (probs.sum(axis=1) - 1).abs().max() < 1e-9
     assert list(scored.columns[: new.shape[1]]) == list(new.columns)
+
+
+def test_predict_verifies_the_model_before_loading_it(finished_run, tmp_path):
+    import shutil
+
+    _, summary = finished_run
+    run_dir = tmp_path / "copy"
+    shutil.copytree(summary["run_dir"], run_dir)
+    src = _write(tmp_path, "new.csv", pd.read_csv(EXAMPLES / "penguins.csv").head(5))
+    f = run_dir / "model.joblib"
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    f.write_bytes(bytes(data))
+    r = cli("predict", run_dir, src)
+    assert r.returncode == 2 and "model.joblib" in r.stderr and "SHA-256" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    # a folder holding only a model (no manifest to check it against) is not a run
+    (run_dir / "manifest.json").unlink()
+    r = cli("predict", run_dir, src)
+    assert r.returncode == 2 and "no manifest.json" in r.stderr
 
 
 def _write(tmp_path: Path, name: str, df: pd.DataFrame) -> Path:

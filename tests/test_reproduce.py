@@ -87,7 +87,9 @@ def test_a_modified_run_directory_is_refused(original, tmp_path):
     lb.loc[0, "score"] = lb.loc[0, "score"] * 0.5
     lb.to_csv(copy / "leaderboard.csv", index=False)
     r = cli("reproduce", copy, "--out", tmp_path / "new")
-    assert r.returncode == 2 and "was modified after the run" in r.stderr
+    assert (
+        r.returncode == 2 and "leaderboard.csv" in r.stderr and "changed after the run" in r.stderr
+    )
 
 
 def test_unknown_run_is_a_user_error(tmp_path):

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from conftest import load_dataset
 
 from mlresearcher.store.db import Store, default_store_url
@@ -119,3 +120,38 @@ def test_the_default_resume_budget_is_what_the_run_had_left():
     assert resume_budget(stored, prior, 50.0, None) == 5.0  # nearly spent: a floor
     assert resume_budget(stored, prior, 120.0, 30.0) == 30.0  # --time-limit wins
     assert resume_budget(stored, prior, None, None) is None  # a --max-trials run
+
+
+def test_an_altered_or_unreadable_checkpoint_is_reported_not_taken_for_absent(tmp_path, capsys):
+    import numpy as np
+
+    from mlresearcher.commands.resume import finished_trials
+    from mlresearcher.execution.trial import TrialResult
+    from mlresearcher.store.checkpoints import CheckpointError, TrialCheckpoints
+
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}")
+    store.create_run("r")
+    cps = TrialCheckpoints(tmp_path / "r")
+    for n in range(3):
+        t = TrialResult(number=n, family="linear", params={}, origin="default")
+        t.status, t.fold_scores = "complete", [0.8, 0.81]
+        t.oof, t.models = np.full((1, 4), float(n)), [f"model-{n}"]
+        cps.save(t)
+        store.record_trial("r", {"number": n, "family": "linear", "status": "complete"})
+    assert cps.load(1)["models"] == ["model-1"]
+    f = cps.path(1)
+    data = bytearray(f.read_bytes())
+    data[-3] ^= 0xFF  # one flipped byte
+    f.write_bytes(bytes(data))
+    cps.path(2).write_bytes(b"not a pickle")
+    (tmp_path / "r" / "trials" / "2.sha256").unlink()
+    for n in (1, 2):
+        with pytest.raises(CheckpointError):
+            cps.load(n)
+    unusable: list[int] = []
+    trials = finished_trials(store, "r", tmp_path / "r", unusable)
+    assert unusable == [1, 2]
+    assert trials[0].models == ["model-0"] and trials[1].models is None
+    err = capsys.readouterr().err
+    assert "trial 1's checkpoint is not usable" in err and "SHA-256" in err
+    store.close()

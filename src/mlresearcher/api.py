@@ -11,6 +11,7 @@ capabilities are declared as tags. The estimator type (classifier or regressor) 
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,10 @@ from mlresearcher.data.io import column_arrays, to_frame
 from mlresearcher.data.schema import FEW_ROWS
 from mlresearcher.data.task import MIN_ROWS, normalize_task
 from mlresearcher.errors import ConfigError, DataError, NotFittedError, RunNotFoundError
+from mlresearcher.store.integrity import ArtifactError
 
 _SAVED = "automodel.joblib"
+_SAVED_RECORD = "automodel.json"  # its SHA-256, checked before unpickling
 
 
 def _declared_task(task: str | None) -> str | None:
@@ -457,23 +460,50 @@ class AutoModel(BaseEstimator):
         super().__setstate__(state)
 
     def save(self, path: str | Path) -> Path:
-        """Write the fitted model to the folder ``path``."""
+        """Write the fitted model to the folder ``path``: ``automodel.joblib`` and
+        ``automodel.json``, which records its SHA-256 for :meth:`load` to check."""
         import joblib
+
+        from mlresearcher.store.atomic import atomic_path, write_text
+        from mlresearcher.store.integrity import sha256_file
 
         self._check()
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        tmp = p / (_SAVED + ".tmp")
-        joblib.dump({"version": __version__, "model": self}, tmp, compress=3)
-        tmp.replace(p / _SAVED)
+        with atomic_path(p / _SAVED) as tmp:
+            joblib.dump({"version": __version__, "model": self}, tmp, compress=3)
+            digest = sha256_file(tmp)
+        record = {"version": __version__, "files": {_SAVED: digest}}
+        write_text(p / _SAVED_RECORD, json.dumps(record, indent=2) + "\n")
         return p
 
     @classmethod
-    def load(cls, path: str | Path) -> AutoModel:
-        """Load a model written by :meth:`save` (unpickling warns when the version differs)."""
+    def load(cls, path: str | Path, *, verify: bool = True) -> AutoModel:
+        """Load a model written by :meth:`save`. Its SHA-256 is checked against
+        ``automodel.json`` before anything is unpickled (unpickling runs code named in the
+        file); ``verify=False`` skips the check, for a file you trust that was saved
+        without a record. Unpickling warns when the version differs."""
         import joblib
 
-        f = Path(path) / _SAVED
+        from mlresearcher.store.integrity import verify_file
+
+        d = Path(path)
+        f = d / _SAVED
         if not f.exists():
             raise RunNotFoundError(f"no saved AutoModel in {str(path)!r} (expected {_SAVED})")
+        if verify:
+            record_file = d / _SAVED_RECORD
+            try:
+                record = json.loads(record_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # absent, unreadable or not JSON
+                record = {"files": {}}
+            if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
+                record = {"files": {}}
+            if _SAVED not in record["files"]:
+                raise ArtifactError(
+                    f"{str(record_file)!r} is missing or unreadable, so {_SAVED} cannot be "
+                    "verified before it is unpickled; save the model again, or pass "
+                    "verify=False if you trust the file"
+                )
+            verify_file(d, _SAVED, record)
         return joblib.load(f)["model"]

@@ -422,12 +422,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from mlresearcher.data.io import read_table
-    from mlresearcher.predictor import Predictor
+    from mlresearcher.store.integrity import load_verified
     from mlresearcher.store.rundir import resolve_run_dir
 
     _output_format(args.out)
     run_dir = resolve_run_dir(args.run, args.runs)
-    predictor = Predictor.load(run_dir)
+    predictor, _ = load_verified(run_dir)  # the checksums before anything is unpickled
     df = read_table(args.data)
     scores = predictor.predict_scores(df)
     out = pd.DataFrame(index=range(len(df))) if args.no_input else df.reset_index(drop=True).copy()

@@ -477,9 +477,10 @@ def run(
         result.timings["analysis"] = round(time.monotonic() - t_analysis, 3)
     result.timings["until_saving"] = round(time.monotonic() - start, 3)
     if run_dir is not None:
+        from mlresearcher.store.integrity import write_manifest
         from mlresearcher.store.rundir import write_run_dir
 
-        write_run_dir(
+        manifest = write_run_dir(
             rr,
             config,
             data_hash=dhash,
@@ -488,14 +489,15 @@ def run(
             store_url=store.url if store else None,
         )
         if do_analysis:
-            from mlresearcher.report import write_analysis, write_report
+            from mlresearcher.report import render_run_dir, write_analysis
 
             t_report = time.monotonic()
             write_analysis(run_dir, rr.extra["analysis"])
-            write_report(run_dir)
+            render_run_dir(run_dir)
             result.timings["report"] = round(time.monotonic() - t_report, 3)
         if checkpoints is not None:
             checkpoints.remove_all()  # model.joblib now holds every model that matters
+        write_manifest(run_dir, manifest)  # last: it covers every file above
         rr.wall_time = time.monotonic() - start
         result.timings["saving"] = round(rr.wall_time - result.timings["until_saving"], 3)
     if store is not None:

@@ -88,18 +88,17 @@ def run_config(config: dict[str, Any]) -> Any:
 
 
 def _check_files(run_dir: Path, manifest: dict[str, Any]) -> None:
-    from mlresearcher.store.rundir import sha256_file
+    """Every file the reproduction compares against must be there and unchanged: the ones
+    it reads, and every other file the manifest records (an altered report or analysis
+    means the run is no longer the one that was made)."""
+    from mlresearcher.store.integrity import verify_run
 
-    recorded = manifest.get("files", {})
     for name in CHECKED_FILES:
-        path = run_dir / name
-        if not path.exists():
-            raise RunNotFoundError(f"{str(path)!r} is missing; the run directory is incomplete")
-        if name in recorded and sha256_file(path) != recorded[name]:
-            raise UserError(
-                f"{str(path)!r} was modified after the run (its SHA-256 differs from "
-                "manifest.json); restore the original file to compare against it"
+        if not (run_dir / name).exists():
+            raise RunNotFoundError(
+                f"{str(run_dir / name)!r} is missing; the run directory is incomplete"
             )
+    verify_run(run_dir, manifest)
 
 
 def load_run_data(
@@ -207,11 +206,12 @@ def reproduce(
     """Re-execute the run in ``run_dir`` into ``out_dir`` (default: beside it) and compare."""
     from mlresearcher.engine import run
     from mlresearcher.predictor import Predictor
-    from mlresearcher.store.rundir import _write_json, read_manifest
+    from mlresearcher.store.integrity import read_run_manifest, record_files
+    from mlresearcher.store.rundir import _write_json
 
     start = time.monotonic()
     run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
+    manifest = read_run_manifest(run_dir)
     _check_files(run_dir, manifest)
     config = run_config(json.loads((run_dir / "config.json").read_text()))
     X, y, source = load_run_data(manifest, config, data)
@@ -257,4 +257,5 @@ def reproduce(
     )
     rep.wall_time = round(time.monotonic() - start, 3)
     _write_json(rr.run_dir / "reproduction.json", rep.to_dict())
+    record_files(rr.run_dir, ["reproduction.json"])
     return rep

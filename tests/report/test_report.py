@@ -20,6 +20,19 @@ CHROMIUM = Path("/usr/bin/chromium")
 SECTIONS = ("summary", "data", "comparison", "explanations", "diagnostics", "fairness", "method")
 
 
+def _record(run_dir: Path, name: str, text: str | None) -> None:
+    """Write ``name`` as a run would have, its checksum in the manifest (``None``: absent)."""
+    from mlresearcher.store.integrity import sha256_file
+
+    m = json.loads((run_dir / "manifest.json").read_text())
+    if text is None:
+        m["files"].pop(name, None)
+    else:
+        (run_dir / name).write_text(text)
+        m["files"][name] = sha256_file(run_dir / name)
+    (run_dir / "manifest.json").write_text(json.dumps(m))
+
+
 def cli(*args: object) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=300)
 
@@ -112,6 +125,7 @@ def test_report_command_regenerates_and_renders_the_profile(binary_run, tmp_path
     assert "No data profile" not in html
     # without profile.json (a run made before profiling existed) the section says so
     (run_dir / "profile.json").unlink()
+    _record(run_dir, "profile.json", None)
     write_report(run_dir)
     assert "No data profile" in (run_dir / "report.html").read_text()
     profile = {
@@ -124,13 +138,39 @@ def test_report_command_regenerates_and_renders_the_profile(binary_run, tmp_path
         "target": "two_year_recid",
         "shift": {"auc": 0.73, "column_auc": {"race": 0.71}},
     }
-    (run_dir / "profile.json").write_text(json.dumps(profile))
+    _record(run_dir, "profile.json", json.dumps(profile))
     write_report(run_dir)  # the command's own work, in process (the CLI is tested above)
     html = (run_dir / "report.html").read_text()
     assert "column &#x27;name&#x27; holds names" in html and "No data profile" not in html
     assert "adversarial validation AUC 0.73; columns driving it: race (0.71)" in html
     bad = cli("report", tmp_path / "nope")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    # the regenerated report is recorded in the manifest: serve and reproduce accept the run
+    from mlresearcher.store.integrity import verify_run
+
+    verify_run(run_dir)
+
+
+def test_a_report_is_never_rendered_from_altered_or_unreadable_findings(binary_run, tmp_path):
+    run_dir = tmp_path / binary_run.name
+    shutil.copytree(binary_run, run_dir)
+    findings = json.loads((run_dir / "findings.json").read_text())
+    # a critical finding removed by hand: the report refuses, it does not drop it silently
+    (run_dir / "findings.json").write_text(json.dumps(findings[1:]))
+    r = cli("report", run_dir)
+    assert r.returncode == 2 and "findings.json" in r.stderr and "SHA-256" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    # an unreadable findings file is an error too, not an empty list
+    _record(run_dir, "findings.json", "[{not json")
+    r = cli("report", run_dir)
+    assert r.returncode == 2 and "findings.json" in r.stderr and "unreadable" in r.stderr
+    # an altered analysis: serve and reproduce refuse the run
+    a = json.loads((run_dir / "analysis.json").read_text())
+    a["run"]["best_score"] = 0.999
+    (run_dir / "analysis.json").write_text(json.dumps(a))
+    for args in (("serve", run_dir, "--port", "0"), ("reproduce", run_dir)):
+        r = cli(*args)
+        assert r.returncode == 2 and "SHA-256" in r.stderr, (args, r.stderr)
 
 
 def test_automodel_report_in_a_notebook(tmp_path):

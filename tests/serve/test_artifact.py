@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from mlresearcher.serve.artifact import ArtifactError, load_verified
+from mlresearcher.store.integrity import ArtifactError, load_verified
 
 from .conftest import cli, run_cli
 

@@ -37,13 +37,17 @@ def register(sub: Any) -> None:
 
 def cmd_export(args: argparse.Namespace, argv: list[str]) -> int:
     from mlresearcher.export.onnx import export_onnx, parity_check
-    from mlresearcher.serve.artifact import load_verified
+    from mlresearcher.store.integrity import load_verified
     from mlresearcher.store.rundir import resolve_run_dir
 
     run_dir = resolve_run_dir(args.run, args.runs)
     predictor, manifest = load_verified(run_dir)
     out = Path(args.out) if args.out else run_dir / "model.onnx"
     path = export_onnx(predictor, out, run_id=manifest.get("run_id"))
+    if path.resolve().parent == run_dir.resolve():  # a file of the run now: record it
+        from mlresearcher.store.integrity import record_files
+
+        record_files(run_dir, [path.name])
     summary: dict[str, Any] = {"format": "onnx", "path": str(path), "bytes": path.stat().st_size}
     check = parity_check(path, predictor, run_dir, manifest, rows=CHECK_ROWS)
     if check is not None:

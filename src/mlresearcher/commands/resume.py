@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,8 @@ def cmd_resume(args: argparse.Namespace, argv: list[str]) -> int:
         )
     known = {f.name for f in fields(RunConfig)}
     config = RunConfig(**{k: v for k, v in (stored.get("config") or {}).items() if k in known})
-    prior = finished_trials(store, run_id, Path(args.out) / run_id)
+    unreadable: list[int] = []
+    prior = finished_trials(store, run_id, Path(args.out) / run_id, unreadable)
     config.time_limit = resume_budget(stored, prior, config.time_limit, args.time_limit)
     df = read_table(source)
     X, y = split_target(df, stored["target"])
@@ -92,19 +94,24 @@ def cmd_resume(args: argparse.Namespace, argv: list[str]) -> int:
     if args.json:
         out = rr.summary()
         out["resumed_trials"] = len(prior)
+        out["unusable_checkpoints"] = unreadable
         print(json.dumps(out, default=str))
     elif not args.quiet:
         _print_leaderboard(rr)
     return 0
 
 
-def finished_trials(store: Any, run_id: str, run_dir: Path) -> list[Any]:
+def finished_trials(
+    store: Any, run_id: str, run_dir: Path, unreadable: list[int] | None = None
+) -> list[Any]:
     """The stored trials of ``run_id`` as results, with their checkpointed fold models and
-    out-of-fold predictions where they have them."""
+    out-of-fold predictions where they have them. A complete trial whose checkpoint is
+    altered or unreadable is warned about on stderr and its number added to ``unreadable``."""
     from mlresearcher.execution.trial import TrialResult
-    from mlresearcher.store.checkpoints import TrialCheckpoints
+    from mlresearcher.store.checkpoints import CheckpointError, TrialCheckpoints
 
     checkpoints = TrialCheckpoints(run_dir)
+    unreadable = [] if unreadable is None else unreadable
     out = []
     for row in store.trials(run_id):
         t = TrialResult(
@@ -121,7 +128,16 @@ def finished_trials(store: Any, run_id: str, run_dir: Path) -> list[Any]:
             error=row.get("error"),
         )
         if t.status == "complete":
-            saved = checkpoints.load(t.number)
+            try:
+                saved = checkpoints.load(t.number)
+            except CheckpointError as e:
+                saved = None
+                unreadable.append(t.number)
+                print(
+                    f"warning: trial {t.number}'s checkpoint is not usable ({e}); the trial"
+                    " keeps its scores but cannot join the final model",
+                    file=sys.stderr,
+                )
             if saved is not None:
                 t.oof, t.models = saved["oof"], saved["models"]
         out.append(t)

@@ -114,7 +114,7 @@ def cmd_serve(args: argparse.Namespace, argv: list[str]) -> int:
         )
         return 0
     # each worker process loads (and verifies) the model itself; check once here first
-    from mlresearcher.serve.artifact import load_verified
+    from mlresearcher.store.integrity import load_verified
 
     load_verified(run_dir)
     os.environ[SETTINGS_ENV] = settings_env(settings)

@@ -7,7 +7,8 @@ queues each trial as a row. Workers claim rows atomically (see
 polls for results, records each finished trial in ``trials`` (whose unique
 ``(run_id, number)`` forbids a duplicate) and queues more. A worker beats a heartbeat
 while it runs a trial; a claim without a beat for ``stale_after`` seconds (a killed worker
-or machine) is put back in the queue for another worker, so no trial is lost.
+or machine) is put back in the queue for another worker, so no trial is lost; a trial that
+has lost ``max_attempts`` workers is recorded as failed, so none is retried forever.
 
 Results come back pickled through the store, so workers need neither the data file nor a
 shared filesystem, only the store URL. Only run workers on stores you trust: they unpickle
@@ -28,15 +29,25 @@ if TYPE_CHECKING:
 
 _POLL_S = 0.1
 HEARTBEAT_S = 2.0
+MAX_ATTEMPTS = 3  # workers a trial may lose (killed, out of memory) before it counts as failed
 
 
 class StoreQueueExecutor(Executor):
     """Queue up to ``slots`` trials at a time in ``store`` for worker processes."""
 
-    def __init__(self, store: Store, run_id: str, *, slots: int = 4, stale_after: float = 15.0):
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        *,
+        slots: int = 4,
+        stale_after: float = 15.0,
+        max_attempts: int = MAX_ATTEMPTS,
+    ):
         self.store, self.run_id = store, run_id
         self.slots = slots
         self.stale_after = stale_after
+        self.max_attempts = max_attempts
         self._jobs: dict[int, TrialJob] = {}
 
     def start(self, data: TrialData) -> None:
@@ -64,8 +75,18 @@ class StoreQueueExecutor(Executor):
                         out.append(failed_result(job, f"unreadable worker result: {e}"))
                 return sorted(out, key=lambda r: r.number)
             if time.monotonic() - last_check > self.stale_after / 3:
-                self.store.requeue_stale(self.run_id, self.stale_after)
+                lost = self.store.requeue_stale(self.run_id, self.stale_after, self.max_attempts)
                 last_check = time.monotonic()
+                if lost:
+                    return [
+                        failed_result(
+                            self._jobs.pop(n),
+                            f"its worker stopped (killed or out of memory) on each of"
+                            f" {self.max_attempts} attempts",
+                        )
+                        for n in lost
+                        if n in self._jobs
+                    ]
             if end is not None and time.monotonic() >= end:
                 return []
             time.sleep(_POLL_S)

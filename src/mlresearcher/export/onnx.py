@@ -242,8 +242,8 @@ def parity_check(
     import onnxruntime as ort
     import pandas as pd
 
-    from mlresearcher.serve.artifact import verify_file
     from mlresearcher.serve.reference import REFERENCE_FILE
+    from mlresearcher.store.integrity import verify_file
 
     if REFERENCE_FILE not in (manifest.get("files") or {}):
         return None

@@ -4,6 +4,9 @@ Rendering reads only files of the run directory: ``analysis.json`` (written by t
 stage), ``findings.json``, ``manifest.json`` and, when the profile stage wrote it,
 ``profile.json`` (its section is left out gracefully when absent). So ``mlresearcher report
 RUN`` regenerates the report without the data, and :class:`Report` shows it in a notebook.
+A finished run's files are checked against its manifest first: a report is never rendered
+from an altered or unreadable analysis or findings file (a lost leakage finding would
+otherwise vanish from the report without a word).
 """
 
 from __future__ import annotations
@@ -35,14 +38,14 @@ class Report:
         """Write the three files into ``folder`` (created if needed); returns the HTML path."""
         d = Path(folder)
         d.mkdir(parents=True, exist_ok=True)
+        from mlresearcher.store.atomic import write_text
+
         for name, text in (
             (REPORT_HTML, self.html),
             (REPORT_MD, self.markdown),
             (MODEL_CARD, self.model_card),
         ):
-            tmp = d / (name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(d / name)
+            write_text(d / name, text)
         return d / REPORT_HTML
 
 
@@ -64,46 +67,84 @@ def render(
     )
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, *, required: bool) -> Any:
+    """The file's JSON; ``None`` when it is absent and not ``required``. An unreadable file
+    is an error, never taken for an empty one."""
+    from mlresearcher.store.integrity import ArtifactError
+
+    if not path.exists():
+        if required:
+            raise ArtifactError(f"{str(path)!r} is missing; the run directory is incomplete")
+        return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ArtifactError(
+            f"{str(path)!r} is unreadable ({type(e).__name__}: {str(e).splitlines()[0]}); "
+            "restore it from the original run"
+        ) from e
 
 
 def load(run_dir: str | Path) -> Report:
-    """Render the report of a run directory from its files."""
+    """Render the report of a run directory from its files (a finished run's files are
+    verified against its manifest first)."""
     from mlresearcher.analysis import ANALYSIS_FILE
+    from mlresearcher.store.integrity import MANIFEST, read_run_manifest, verify_file
 
     d = Path(run_dir)
-    analysis = _read_json(d / ANALYSIS_FILE)
-    if not isinstance(analysis, dict) or "run" not in analysis:
+    if not (d / ANALYSIS_FILE).exists():
         raise RunNotFoundError(
-            f"{str(d)!r} has no readable {ANALYSIS_FILE}; it was made without the analysis "
+            f"{str(d)!r} has no {ANALYSIS_FILE}; it was made without the analysis "
             "stage: re-run it with `mlresearcher run` (the analysis needs the data)"
         )
-    profile = _read_json(d / "profile.json")
-    return render(
-        analysis,
-        _read_json(d / "findings.json") or [],
-        profile if isinstance(profile, dict) else None,
-        _read_json(d / "manifest.json"),
-    )
+    manifest = None
+    if (d / MANIFEST).exists():
+        manifest = read_run_manifest(d)
+        for name in (ANALYSIS_FILE, "findings.json", "profile.json"):
+            if name in manifest["files"] or name != "profile.json":
+                verify_file(d, name, manifest)
+    analysis = _read_json(d / ANALYSIS_FILE, required=True)
+    if not isinstance(analysis, dict) or "run" not in analysis:
+        raise RunNotFoundError(f"{str(d / ANALYSIS_FILE)!r} is not a run's analysis")
+    findings = _read_json(d / "findings.json", required=True)
+    if not isinstance(findings, list):
+        raise RunNotFoundError(f"{str(d / 'findings.json')!r} is not a list of findings")
+    profile = _read_json(d / "profile.json", required=False)
+    return render(analysis, findings, profile if isinstance(profile, dict) else None, manifest)
 
 
 def write_analysis(run_dir: str | Path, analysis: dict[str, Any]) -> Path:
     from mlresearcher.analysis import ANALYSIS_FILE
+    from mlresearcher.store.atomic import write_text
 
     p = Path(run_dir) / ANALYSIS_FILE
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(analysis, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(p)
+    write_text(p, json.dumps(analysis, indent=1, allow_nan=False) + "\n")
     return p
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """(Re)render the report files of ``run_dir``; returns the path of ``report.html``."""
+def render_run_dir(run_dir: str | Path) -> Path:
+    """Render the report files of a run being written (before its manifest)."""
     return load(run_dir).save(run_dir)
 
 
-__all__ = ["MODEL_CARD", "REPORT_HTML", "REPORT_MD", "Report", "load", "render", "write_report"]
+def write_report(run_dir: str | Path) -> Path:
+    """Regenerate the report files of a finished run from its verified files, and record
+    their new checksums in its manifest; returns the path of ``report.html``."""
+    from mlresearcher.store.integrity import read_run_manifest, record_files
+
+    read_run_manifest(Path(run_dir))  # a finished run only
+    path = load(run_dir).save(run_dir)
+    record_files(run_dir, [REPORT_HTML, REPORT_MD, MODEL_CARD])
+    return path
+
+
+__all__ = [
+    "MODEL_CARD",
+    "REPORT_HTML",
+    "REPORT_MD",
+    "Report",
+    "load",
+    "render",
+    "render_run_dir",
+    "write_report",
+]

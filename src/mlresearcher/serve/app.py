@@ -34,11 +34,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic_core import to_json
 
 from mlresearcher import __version__
-from mlresearcher.serve.artifact import load_verified, verify_file
 from mlresearcher.serve.fastpath import FastPredictor
 from mlresearcher.serve.recent import RecentRows
 from mlresearcher.serve.reference import REFERENCE_FILE
 from mlresearcher.serve.request import RequestError, RequestModel
+from mlresearcher.store.integrity import load_verified, verify_file
 
 #: the environment variable that carries the settings to each worker process
 SETTINGS_ENV = "MLRESEARCHER_SERVE_SETTINGS"

@@ -26,8 +26,8 @@ def monitor(
 
     from mlresearcher.data.io import read_table
     from mlresearcher.metrics import get_metric
-    from mlresearcher.serve.artifact import ArtifactError, load_verified, verify_file
     from mlresearcher.serve.reference import REFERENCE_FILE
+    from mlresearcher.store.integrity import ArtifactError, load_verified, verify_file
     from mlresearcher.store.rundir import resolve_run_dir
 
     run_dir = resolve_run_dir(run, runs_dir)

@@ -76,9 +76,10 @@ def write_reference(rr: RunResult, run_dir: Path) -> str | None:
     seed = int(rr.extra.get("seed", 0))
     frame = reference_frame(X, rr.oof, rr.schema, rr.task, rr.target.classes, seed)
     frame.columns = [str(c) for c in frame.columns]
-    tmp = run_dir / (REFERENCE_FILE + ".tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(run_dir / REFERENCE_FILE)
+    from mlresearcher.store.atomic import atomic_path
+
+    with atomic_path(run_dir / REFERENCE_FILE) as tmp:
+        frame.to_parquet(tmp, index=False)
     return REFERENCE_FILE
 
 

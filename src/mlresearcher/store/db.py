@@ -13,7 +13,8 @@ Two more serve campaigns shared by worker processes (``--cluster store``):
                  result). A worker claims a row atomically: ``SELECT ... FOR UPDATE SKIP
                  LOCKED`` on PostgreSQL, a conditional ``UPDATE ... WHERE status='queued'``
                  elsewhere, so no trial is claimed twice. A claimed row whose worker stops
-                 beating its heartbeat is put back in the queue, so no trial is lost.
+                 beating its heartbeat is put back in the queue, so no trial is lost; after
+                 its third lost worker it is marked failed, so none is retried forever.
 ``run_payloads`` the run's prepared data, pickled once for every worker to load.
 """
 
@@ -105,7 +106,7 @@ trial_queue = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(64), nullable=False, index=True),
     Column("number", Integer, nullable=False),
-    Column("status", String(16), nullable=False),  # queued | claimed | done | cancelled
+    Column("status", String(16), nullable=False),  # queued | claimed | done | failed | cancelled
     Column("job", LargeBinary, nullable=False),  # pickled TrialJob
     Column("result", LargeBinary),  # pickled TrialResult
     Column("worker", String(128)),  # host:pid of the claimant
@@ -348,18 +349,40 @@ class Store:
             ).all()
         return [(r.number, r.result) for r in rows]
 
-    def requeue_stale(self, run_id: str, older_than: float) -> int:
-        """Put back claimed trials whose worker has not beaten for ``older_than`` seconds."""
+    def requeue_stale(self, run_id: str, older_than: float, max_attempts: int = 3) -> list[int]:
+        """Put back claimed trials whose worker has not beaten for ``older_than`` seconds.
+
+        A trial whose worker has stopped on each of ``max_attempts`` claims (one that kills
+        its worker every time: a crash in native code, the kernel's OOM killer) is not
+        queued again but marked ``failed``; their numbers are returned, so the campaign
+        records them as failed instead of waiting for them forever."""
+        stale = (
+            trial_queue.c.run_id == run_id,
+            trial_queue.c.status == "claimed",
+            trial_queue.c.heartbeat_at < time.time() - older_than,
+        )
         with self.engine.begin() as c:
-            return c.execute(
-                update(trial_queue)
-                .where(
-                    trial_queue.c.run_id == run_id,
-                    trial_queue.c.status == "claimed",
-                    trial_queue.c.heartbeat_at < time.time() - older_than,
+            given_up = (
+                c.execute(
+                    select(trial_queue.c.number).where(
+                        *stale, trial_queue.c.attempts >= max_attempts
+                    )
                 )
+                .scalars()
+                .all()
+            )
+            if given_up:
+                c.execute(
+                    update(trial_queue)
+                    .where(*stale, trial_queue.c.number.in_(given_up))
+                    .values(status="failed", worker=None, finished_at=time.time())
+                )
+            c.execute(
+                update(trial_queue)
+                .where(*stale, trial_queue.c.attempts < max_attempts)
                 .values(status="queued", worker=None)
-            ).rowcount
+            )
+        return sorted(given_up)
 
     def cancel_jobs(self, run_id: str, numbers: list[int]) -> None:
         with self.engine.begin() as c:

@@ -13,16 +13,19 @@
 ``profile.json``       the data profile: column statistics and findings (first stage)
 ``reference.parquet``  a bounded, seeded sample of training inputs with out-of-fold
                        predictions: the drift monitor's baseline
+``analysis.json``      the analysis stage's results (when it ran)
+``report.html``        the research report, also as ``report.md``, and ``model_card.md``
 ``manifest.json``      run id, data hash, seed, protocol, package versions, command,
-                       and the SHA-256 of every file above
+                       and the SHA-256 of every other file: written last, by
+                       :func:`mlresearcher.store.integrity.write_manifest`
 =====================  =============================================================
 
-Files are written to a temporary name and renamed, so a crash never leaves a half file.
+Files are written atomically (:mod:`mlresearcher.store.atomic`), so a crash never leaves
+a half file; a directory without ``manifest.json`` is an unfinished run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict
@@ -33,19 +36,14 @@ import numpy as np
 import pandas as pd
 
 from mlresearcher.errors import RunNotFoundError
+from mlresearcher.store.atomic import atomic_path, write_text
 
 if TYPE_CHECKING:
     from mlresearcher.engine import RunConfig, RunResult
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def _write_json(path: Path, obj: Any) -> None:
-    _write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(o: Any) -> Any:
@@ -56,14 +54,6 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     return str(o)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def oof_frame(rr: RunResult) -> pd.DataFrame:
@@ -92,41 +82,30 @@ def write_run_dir(
     data_source: str | None,
     command: str | None,
     store_url: str | None,
-) -> Path:
+) -> dict[str, Any]:
+    """Write every file of the run's results; returns the fields of its manifest, which the
+    engine writes with :func:`~mlresearcher.store.integrity.write_manifest` after the
+    analysis and the report, so it covers them too."""
     from mlresearcher.engine import environment
 
     assert rr.run_dir is not None
     d = rr.run_dir
     d.mkdir(parents=True, exist_ok=True)
     rr.predictor.save(d)
-    lb_tmp = d / "leaderboard.csv.tmp"
-    rr.leaderboard.to_csv(lb_tmp, index=False)
-    lb_tmp.replace(d / "leaderboard.csv")
-    oof_tmp = d / "oof.parquet.tmp"
-    oof_frame(rr).to_parquet(oof_tmp, index=False)
-    oof_tmp.replace(d / "oof.parquet")
+    with atomic_path(d / "leaderboard.csv") as tmp:
+        rr.leaderboard.to_csv(tmp, index=False)
+    with atomic_path(d / "oof.parquet") as tmp:
+        oof_frame(rr).to_parquet(tmp, index=False)
     _write_json(d / "trials.json", [t.record() for t in rr.campaign.trials])
     _write_json(d / "config.json", asdict(config))
     _write_json(d / "schema.json", rr.schema.to_dict())
     _write_json(d / "findings.json", [f.to_dict() for f in rr.findings])
-    files = [
-        "model.joblib",
-        "leaderboard.csv",
-        "oof.parquet",
-        "trials.json",
-        "config.json",
-        "schema.json",
-        "findings.json",
-    ]
     if "profile" in rr.extra:
         _write_json(d / "profile.json", rr.extra["profile"])
-        files.append("profile.json")
     from mlresearcher.serve.reference import write_reference
 
-    reference = write_reference(rr, d)  # the drift monitor's baseline (serve/reference.py)
-    if reference is not None:
-        files.append(reference)
-    manifest = {
+    write_reference(rr, d)  # the drift monitor's baseline (serve/reference.py)
+    return {
         "run_id": rr.run_id,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": command,
@@ -148,17 +127,20 @@ def write_run_dir(
         "wall_time": round(rr.wall_time, 3),
         "store": store_url,
         "environment": environment(),
-        "files": {f: sha256_file(d / f) for f in files},
     }
-    _write_json(d / "manifest.json", manifest)
-    return d
 
 
 def resolve_run_dir(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
     """A run directory from a path, or from a run id (or unique prefix) under ``runs_dir``."""
     p = Path(ref)
-    if (p / "manifest.json").exists() or (p / "model.joblib").exists():
+    if (p / "manifest.json").exists():
         return p
+    if p.is_dir() and (p / "model.joblib").exists():
+        raise RunNotFoundError(
+            f"{str(ref)!r} holds a model.joblib but no manifest.json, so the model cannot be "
+            "verified before it is loaded; it is not a finished run directory (an interrupted "
+            "run: finish it with `mlresearcher resume`)"
+        )
     base = Path(runs_dir)
     if (base / str(ref) / "manifest.json").exists():
         return base / str(ref)
@@ -169,12 +151,3 @@ def resolve_run_dir(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
     raise RunNotFoundError(
         f"no run directory {str(ref)!r} (looked in {str(base)!r}); pass runs/<run-id>, or a run id with --runs DIR"
     )
-
-
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    f = run_dir / "manifest.json"
-    if not f.exists():
-        raise RunNotFoundError(
-            f"{str(run_dir)!r} has no manifest.json; it is not a finished run directory"
-        )
-    return json.loads(f.read_text())
