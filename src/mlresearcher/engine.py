@@ -13,6 +13,7 @@ refit time of the likely ensemble members (:mod:`mlresearcher.search.refit`).
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import secrets
@@ -403,6 +404,9 @@ def run(
     profile = profile_once()  # when no trial was stored in this run (a resumed one, say)
     for note in result.notes:
         findings.append(Finding("family_skipped", "info", note))
+    unscored = unscored_folds_finding(result.trials)
+    if unscored is not None:
+        findings.append(unscored)
     if result.ensemble is None:
         errors = sorted({(t.error or "").splitlines()[0] for t in result.trials if t.error})
         msg = "no model finished within the budget"
@@ -509,6 +513,26 @@ def run(
             summary={k: v for k, v in rr.summary().items() if k != "leaderboard"},
         )
     return rr
+
+
+def unscored_folds_finding(trials: list[Any]) -> Finding | None:
+    """A warning when the metric could not score some folds of complete trials: their
+    scores are means over fewer folds, which the comparisons must not hide."""
+    hit = [
+        t for t in trials if t.status == "complete" and any(math.isnan(v) for v in t.fold_scores)
+    ]
+    if not hit:
+        return None
+    reasons = sorted({r.split(": ", 1)[1] for t in hit for r in t.unscored if ": " in r})
+    most = max(sum(math.isnan(v) for v in t.fold_scores) for t in hit)
+    return Finding(
+        "folds_unscored",
+        "warning",
+        f"the metric could not score up to {most} fold(s) of {len(hit)} complete trial(s)"
+        + (f" ({'; '.join(reasons[:2])})" if reasons else "")
+        + "; their scores are means over the other folds: use a metric defined on every"
+        " fold, or fewer folds (--folds) so each holds every class",
+    )
 
 
 def _finalize(

@@ -30,6 +30,25 @@ class Metric:
     def __call__(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
         return float(self.fn(np.asarray(y_true), np.asarray(y_score)))
 
+    def on_fold(self, y_true: np.ndarray, y_score: np.ndarray) -> tuple[float, str | None]:
+        """The metric on one validation fold, and ``None``; or NaN and the reason when the
+        metric is undefined there (ROC AUC on a fold holding one class, R2 on a constant
+        target). Callers report the reason: a mean over fewer folds is never silent."""
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = self(y_true, y_score)
+            except ValueError as e:
+                return float("nan"), f"{self.name} undefined: {str(e).splitlines()[0][:200]}"
+        if np.isfinite(value):
+            return value, None
+        said = [str(w.message).splitlines()[0][:200] for w in caught]
+        classes = len(np.unique(np.asarray(y_true)))
+        why = said[0] if said else f"the fold holds {classes} distinct target value(s)"
+        return float("nan"), f"{self.name} undefined: {why}"
+
     def loss(self, value: float) -> float:
         """The value oriented so that lower is better."""
         return -value if self.greater_is_better else value

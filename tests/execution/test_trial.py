@@ -134,3 +134,21 @@ def test_pruning_stops_a_side_by_side_trial_at_the_same_fold():
     assert res.status == "pruned"
     assert len(res.fold_scores) == 2
     assert res.models is None and res.oof is None
+
+
+def test_a_fold_the_metric_cannot_score_is_said_not_dropped_silently():
+    from mlresearcher.engine import unscored_folds_finding
+
+    data = trial_data(300)
+    data.y = data.y.copy()
+    data.y[data.folds[0][1]] = 0  # the first validation fold holds one class only
+    res = run_trial(data, TrialJob(0, "linear", {}, "default", False))
+    assert res.status == "complete"
+    assert np.isnan(res.fold_scores[0]) and np.isfinite(res.fold_scores[1:]).all()
+    assert res.unscored and res.unscored[0].startswith("fold 1: roc_auc undefined")
+    assert res.error.startswith("scored on 2 of 3 folds")
+    assert res.record()["error"] == res.error  # stored with the trial
+    finding = unscored_folds_finding([res])
+    assert finding.severity == "warning" and "1 fold(s) of 1 complete trial(s)" in finding.message
+    intact = run_trial(trial_data(300), TrialJob(1, "linear", {}, "default", False))
+    assert intact.unscored == [] and unscored_folds_finding([intact]) is None

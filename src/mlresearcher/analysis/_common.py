@@ -70,11 +70,7 @@ def baseline_fold_scores(metric: Any, y: np.ndarray, protocol: Any, task: str, n
     """The naive baseline's score on every fold of the protocol (same units as trials)."""
     out = []
     for tr, va in protocol.folds:
-        s = prior_scores(y[tr], len(va), task, n_classes)
-        try:
-            out.append(metric(y[va], s))
-        except ValueError:
-            out.append(float("nan"))
+        out.append(metric.on_fold(y[va], prior_scores(y[tr], len(va), task, n_classes))[0])
     return out
 
 

@@ -56,10 +56,7 @@ def learning_curve(
                 warnings.simplefilter("ignore")
                 est.fit(Xp.iloc[take].reset_index(drop=True), y[take])
                 s = predict_scores(est, Xp.iloc[va].reset_index(drop=True), ctx.task, ctx.n_classes)
-            try:
-                scores.append(metric(y[va], s))
-            except ValueError:
-                scores.append(float("nan"))
+            scores.append(metric.on_fold(y[va], s)[0])
         if len(scores) < len(folds):
             budget.skip(f"learning curve: fraction {frac:g} and above (time)")
             break

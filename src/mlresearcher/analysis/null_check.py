@@ -68,6 +68,7 @@ def null_check(
     y_perm = record_permutation(Xp, y, seed)
     model_scores, base_scores = [], []
     done: list[tuple[np.ndarray, np.ndarray]] = []
+    unscored: list[str] = []  # folds the metric is undefined on (said in the result)
     t0 = time.monotonic()
     for tr, va in folds:
         if not budget.fits(expected_fold_seconds):
@@ -79,11 +80,13 @@ def null_check(
             est.fit(Xp.iloc[tr].reset_index(drop=True), y_perm[tr])
             s = predict_scores(est, Xp.iloc[va].reset_index(drop=True), ctx.task, ctx.n_classes)
         b = prior_scores(y_perm[tr], len(va), ctx.task, ctx.n_classes)
-        try:
-            model_scores.append(metric(y_perm[va], s))
-            base_scores.append(metric(y_perm[va], b))
-        except ValueError:
+        m, why = metric.on_fold(y_perm[va], s)
+        base, why_b = metric.on_fold(y_perm[va], b)
+        if why is not None or why_b is not None:
+            unscored.append(why or why_b)
             continue
+        model_scores.append(m)
+        base_scores.append(base)
         done.append((tr, va))
     # oriented so that positive means "the model beats the baseline"
     m_or = [-metric.loss(v) for v in model_scores]
@@ -95,6 +98,7 @@ def null_check(
         "pipeline": {"family": family.name, "params": params},
         "permutation": "records (rows identical in features and target) permuted together",
         "model_fold_scores": model_scores,
+        "unscored_folds": unscored,
         "baseline_fold_scores": base_scores,
         "model_score": float(np.mean(model_scores)) if model_scores else None,
         "baseline_score": float(np.mean(base_scores)) if base_scores else None,

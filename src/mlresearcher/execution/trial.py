@@ -54,6 +54,7 @@ class TrialResult:
     models: list[Any] | None = None
     worker: str | None = None  # host:pid that ran it
     train_rows: int | None = None  # training rows per fold when subsampled
+    unscored: list[str] = field(default_factory=list)  # folds the metric could not score, why
 
     @property
     def name(self) -> str:
@@ -268,10 +269,10 @@ def run_trial(
                         raise ValueError("the model produced non-finite predictions")
                     _, va = data.folds[f.index]
                     oof[data.fold_repeat[f.index]][va] = f.scores
-                    try:
-                        res.fold_scores.append(metric(data.y[va], f.scores))
-                    except ValueError:
-                        res.fold_scores.append(float("nan"))
+                    score, why = metric.on_fold(data.y[va], f.scores)
+                    res.fold_scores.append(score)
+                    if why is not None:
+                        res.unscored.append(f"fold {f.index + 1}: {why}")
                     models.append(f.model)
                     if job.prunable and hopeless(
                         metric, res.fold_scores, job.incumbent_fold_scores
@@ -287,6 +288,11 @@ def run_trial(
     res.finished_at = time.time()
     if status == "complete":
         res.oof, res.models = oof, models
+        if res.unscored:  # kept with the trial's record: scored on fewer folds, and why
+            k = len(res.fold_scores) - len(res.unscored)
+            res.error = f"scored on {k} of {len(res.fold_scores)} folds; " + "; ".join(
+                res.unscored[:3]
+            )
     return res
 
 

@@ -42,13 +42,7 @@ def fold_scores(
     folds: list[tuple[int, np.ndarray]],
 ) -> list[float]:
     """Metric per fold. ``oof`` has shape (repeats, n[, k]); ``folds`` is (repeat, val idx)."""
-    out = []
-    for r, va in folds:
-        try:
-            out.append(metric(y[va], oof[r][va]))
-        except ValueError:
-            out.append(float("nan"))
-    return out
+    return [metric.on_fold(y[va], oof[r][va])[0] for r, va in folds]
 
 
 def _row_losses(metric: Metric, y: np.ndarray, oof: np.ndarray) -> np.ndarray | None:
