@@ -145,3 +145,22 @@ def test_prediction_frames_are_checked_on_the_quick_path_too(credit):
     with pytest.raises(UserError, match="feature names should match"):
         m.predict_proba(rows)
     assert m.predict_proba(renamed.head(3)).shape == (3, 2)
+
+
+def test_a_failing_profile_stage_never_aborts_the_campaign(monkeypatch, tmp_path, credit):
+    import mlresearcher.profile as profile
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in a report-only stage")
+
+    monkeypatch.setattr(profile, "profile_features", broken)
+    X, y = credit
+    m = AutoModel(time_limit=None, max_trials=2, families=("linear",), out=str(tmp_path))
+    m.fit(X, y)
+    codes = {f["code"]: f for f in m.findings_}
+    assert (
+        "profile_failed" in codes
+        and "a bug in a report-only stage" in codes["profile_failed"]["message"]
+    )
+    assert m.predict(X.head(3)).shape == (3,)
+    assert not (tmp_path / m.run_id_ / "profile.json").exists()

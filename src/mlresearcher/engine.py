@@ -256,15 +256,31 @@ def run(
     at = len(findings)  # the profile's findings come after those of the schema
 
     def profile_once() -> Any:
+        """The data profile (``None`` if it failed: a report-only stage never aborts the
+        campaign; the failure is a finding and the report says the profile is absent)."""
         if not profiled:
-            profile = profile_features(
-                X,
-                target,
-                infos=infos,
-                time_column=config.time,
-                seed=config.seed,
-                **in_run_sample(config.time_limit),
-            )
+            try:
+                profile = profile_features(
+                    X,
+                    target,
+                    infos=infos,
+                    time_column=config.time,
+                    seed=config.seed,
+                    **in_run_sample(config.time_limit),
+                )
+            except Exception as e:  # noqa: BLE001 - reported, the campaign goes on
+                findings.insert(
+                    at,
+                    Finding(
+                        "profile_failed",
+                        "warning",
+                        f"the data profile failed ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:200] if str(e) else ''}); the report has no"
+                        " profile section",
+                    ),
+                )
+                profiled.append(None)
+                return None
             seen = {(f.code, f.column) for f in findings}
             findings[at:at] = [f for f in profile.findings if (f.code, f.column) not in seen]
             profiled.append(profile)
@@ -456,7 +472,7 @@ def run(
         result,
         wall,
         oof,
-        extra={"profile": profile.to_dict()},
+        extra={"profile": profile.to_dict()} if profile is not None else {},
     )
     rr.extra["inputs"] = {"X": X, "Xp": Xp}  # for AutoModel.report() and the drift reference
     rr.extra["seed"] = config.seed

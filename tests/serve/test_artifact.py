@@ -61,3 +61,13 @@ def test_an_unrecorded_model_is_refused(run_copy, capsys):
     (run_copy / "manifest.json").unlink()
     code, _, err = run_cli(capsys, "monitor", run_copy, "x.csv")
     assert code == 2 and "no manifest.json" in err
+
+
+def test_an_open_server_on_a_public_address_needs_explicit_consent(credit_run, capsys):
+    from mlresearcher.commands.serve import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+    code, _, err = run_cli(capsys, "serve", credit_run, "--host", "0.0.0.0", "--port", "0")
+    assert code == 2 and "--allow-unauthenticated" in err and "--api-key-env" in err
+    assert len(err.strip().splitlines()) == 1

@@ -49,6 +49,12 @@ def register(sub: Any) -> None:
         metavar="N",
         help="recent rows each worker keeps for GET /drift (default 5000; 0 keeps none)",
     )
+    p.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve on a non-loopback --host without --api-key-env (anyone who reaches the"
+        " address can use the model); refused otherwise",
+    )
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.add_argument(
         "--runs",
@@ -67,6 +73,18 @@ def _port(s: str) -> int:
     if not 0 <= v <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0-65535, got {s}")
     return v
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name other than localhost may resolve to any address
+        return False
 
 
 def _positive_float_mb(s: str) -> float:
@@ -95,6 +113,12 @@ def cmd_serve(args: argparse.Namespace, argv: list[str]) -> int:
                 f"--api-key-env {args.api_key_env}: that environment variable is unset or empty; "
                 "export the key in it first"
             )
+    if api_key is None and not is_loopback(args.host) and not args.allow_unauthenticated:
+        raise ConfigError(
+            f"--host {args.host} is reachable from other machines and no API key is set; "
+            "require one with --api-key-env VAR, or pass --allow-unauthenticated to serve "
+            "it open"
+        )
     run_dir = resolve_run_dir(args.run, args.runs)
     settings = ServeSettings(
         run_dir=str(run_dir.resolve()),
