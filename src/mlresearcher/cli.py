@@ -12,6 +12,7 @@ import time
 _T0 = time.monotonic()  # the time budget counts from here, imports included
 
 import argparse  # noqa: E402
+import errno  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import shlex  # noqa: E402
@@ -264,6 +265,11 @@ def _register_commands(sub: Any) -> None:
         importlib.import_module(f"mlresearcher.commands.{info.name}").register(sub)
 
 
+#: file-system failures that are the machine's state, not a bug: a full disk or quota, a
+#: read-only or forbidden folder
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     with paused_gc():  # the command modules bring in numpy and pandas
@@ -279,6 +285,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args, argv))
     except UserError as e:
         print(f"mlresearcher: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno not in _STORAGE_ERRNOS:
+            raise
+        where = f" {str(e.filename)!r}" if e.filename else ""
+        print(
+            f"mlresearcher: error: cannot write{where}: {e.strerror}; free space or check the"
+            " folder's permissions (every file is written whole or not at all)",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("mlresearcher: interrupted", file=sys.stderr)
@@ -472,18 +488,18 @@ def _write_table(df: Any, path: str | None) -> None:
     if path is None:
         df.to_csv(sys.stdout, index=False)
         return
+    from mlresearcher.store.atomic import atomic_path
+
     p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "parquet":
-            df.columns = [str(c) for c in df.columns]
-            df.to_parquet(tmp, index=False)
-        elif fmt in ("csv", "tsv"):
-            df.to_csv(tmp, index=False, sep="\t" if fmt == "tsv" else ",")
-        else:
-            df.to_json(tmp, orient="records", lines=True)
-        tmp.replace(p)  # atomic: an existing file is never left half-written
+        with atomic_path(p) as tmp:  # an existing file is never left half-written
+            if fmt == "parquet":
+                df.columns = [str(c) for c in df.columns]
+                df.to_parquet(tmp, index=False)
+            elif fmt in ("csv", "tsv"):
+                df.to_csv(tmp, index=False, sep="\t" if fmt == "tsv" else ",")
+            else:
+                df.to_json(tmp, orient="records", lines=True)
     except OSError as e:
         raise UserError(f"cannot write {str(p)!r}: {e.strerror or e}; choose another --out") from e
     print(f"wrote {len(df):,} predictions to {p}", file=sys.stderr)

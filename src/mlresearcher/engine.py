@@ -33,7 +33,7 @@ from mlresearcher.data.io import data_hash
 from mlresearcher.data.protocol import Protocol, make_protocol
 from mlresearcher.data.schema import Schema, build_schema, infer_roles, prepare_features
 from mlresearcher.data.task import Target, encode_target, find_target_column
-from mlresearcher.errors import ConfigError, DataError
+from mlresearcher.errors import ConfigError, DataError, UserError
 from mlresearcher.execution import make_executor
 from mlresearcher.findings import Finding
 from mlresearcher.metrics import Metric, get_metric
@@ -410,6 +410,8 @@ def run(
         result = campaign.run()
     except BaseException as e:
         executor.close()
+        if isinstance(e, OSError) and run_dir is not None:  # a checkpoint that could not be written
+            raise _save_failed(e, run_id, run_dir, store) from e
         if store is not None:
             status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
             store.finish_run(run_id, status=status, summary={"error": f"{type(e).__name__}: {e}"})
@@ -500,24 +502,27 @@ def run(
         from mlresearcher.store.integrity import write_manifest
         from mlresearcher.store.rundir import write_run_dir
 
-        manifest = write_run_dir(
-            rr,
-            config,
-            data_hash=dhash,
-            data_source=data_source,
-            command=command,
-            store_url=store.url if store else None,
-        )
-        if do_analysis:
-            from mlresearcher.report import render_run_dir, write_analysis
+        try:
+            manifest = write_run_dir(
+                rr,
+                config,
+                data_hash=dhash,
+                data_source=data_source,
+                command=command,
+                store_url=store.url if store else None,
+            )
+            if do_analysis:
+                from mlresearcher.report import render_run_dir, write_analysis
 
-            t_report = time.monotonic()
-            write_analysis(run_dir, rr.extra["analysis"])
-            render_run_dir(run_dir)
-            result.timings["report"] = round(time.monotonic() - t_report, 3)
-        if checkpoints is not None:
+                t_report = time.monotonic()
+                write_analysis(run_dir, rr.extra["analysis"])
+                render_run_dir(run_dir)
+                result.timings["report"] = round(time.monotonic() - t_report, 3)
+            write_manifest(run_dir, manifest)  # last: it covers every file above
+        except OSError as e:  # a full disk, a folder made read-only: the trials stay checkpointed
+            raise _save_failed(e, run_id, run_dir, store) from e
+        if checkpoints is not None:  # not in the manifest; removed once the run is whole
             checkpoints.remove_all()  # model.joblib now holds every model that matters
-        write_manifest(run_dir, manifest)  # last: it covers every file above
         rr.wall_time = time.monotonic() - start
         result.timings["saving"] = round(rr.wall_time - result.timings["until_saving"], 3)
     if store is not None:
@@ -529,6 +534,20 @@ def run(
             summary={k: v for k, v in rr.summary().items() if k != "leaderboard"},
         )
     return rr
+
+
+def _save_failed(e: OSError, run_id: str, run_dir: Path, store: Any) -> UserError:
+    """The error for a run whose folder could not be written. No manifest is written, so
+    the half-written folder is never served or loaded; the finished trials are still in
+    the store and their checkpoints, so ``resume`` finishes the run once space is free."""
+    where = e.filename or run_dir
+    msg = f"cannot write {str(where)!r}: {e.strerror or e}"
+    if store is not None:
+        store.finish_run(run_id, status="failed", summary={"error": msg})
+        return UserError(
+            f"{msg}; the finished trials are kept: free space, then `mlresearcher resume {run_id}`"
+        )
+    return UserError(f"{msg}; free space or choose another --out")
 
 
 def unscored_folds_finding(trials: list[Any]) -> Finding | None:

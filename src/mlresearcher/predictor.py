@@ -165,14 +165,13 @@ class Predictor:
     def save(self, path: str | Path) -> Path:
         import joblib
 
-        p = Path(path)
-        p.mkdir(parents=True, exist_ok=True)
-        target = p / ARTIFACT
-        tmp = p / (ARTIFACT + ".tmp")
+        from mlresearcher.store.atomic import atomic_path
+
+        target = Path(path) / ARTIFACT
         # uncompressed: compression of large forests or boosters costs seconds that the
         # time limit has to pay for, and disk is cheaper than the user's budget
-        joblib.dump(self, tmp, compress=0)
-        tmp.replace(target)  # atomic: a crash never leaves a half-written model
+        with atomic_path(target) as tmp:  # a crash never leaves a half-written model
+            joblib.dump(self, tmp, compress=0)
         return target
 
     @staticmethod

@@ -62,12 +62,13 @@ def cmd_dask_fit(args: argparse.Namespace, argv: list[str]) -> int:
     if args.out:
         import joblib
 
+        from mlresearcher.store.atomic import atomic_path, write_text
+
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        joblib.dump(
-            {"model": fit.model, "categories": fit.categories, **summary}, out / "model.joblib"
-        )
-        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        with atomic_path(out / "model.joblib") as tmp:
+            joblib.dump({"model": fit.model, "categories": fit.categories, **summary}, tmp)
+        write_text(out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
     if args.json:
         print(json.dumps(summary, default=str))
     else:

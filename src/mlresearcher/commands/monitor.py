@@ -82,11 +82,10 @@ def _writable(path: str | None) -> Path | None:
 
 def _write(path: Path, text: str) -> None:
     from mlresearcher.errors import UserError
+    from mlresearcher.store.atomic import write_text
 
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_text(path, text)
     except OSError as e:
         raise UserError(
             f"cannot write {str(path)!r}: {e.strerror or e}; choose another file"

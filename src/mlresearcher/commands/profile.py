@@ -56,11 +56,10 @@ def cmd_profile(args: argparse.Namespace, argv: list[str]) -> int:
     doc = prof.to_dict()
     text = json.dumps(doc, indent=2, default=_json_default)
     if out is not None:
-        tmp = out.with_name(out.name + ".tmp")
+        from mlresearcher.store.atomic import write_text
+
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(text + "\n", encoding="utf-8")
-            tmp.replace(out)
+            write_text(out, text + "\n")
         except OSError as e:
             raise UserError(
                 f"cannot write {str(out)!r}: {e.strerror or e}; choose another --out"

@@ -223,10 +223,10 @@ def onnx_inputs(frame: Any, predictor: Predictor) -> dict[str, np.ndarray]:
 def export_onnx(predictor: Predictor, path: Path, *, run_id: str | None = None) -> Path:
     """Write the ONNX model to ``path`` (atomically)."""
     model = to_onnx(predictor, run_id=run_id)
-    tmp = path.with_name(path.name + ".tmp")
+    from mlresearcher.store.atomic import write_bytes
+
     try:
-        tmp.write_bytes(model.SerializeToString())
-        tmp.replace(path)
+        write_bytes(path, model.SerializeToString())
     except OSError as e:
         raise UserError(
             f"cannot write {str(path)!r}: {e.strerror or e}; choose another --out"

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from mlresearcher.store.atomic import write_text
+
 
 def _svg(fig: Any) -> str:
     import matplotlib.pyplot as plt
@@ -122,5 +124,5 @@ def write_signal_report(out_dir: Path, spec, summary, results, fr, rows) -> Path
         parts += [curve, ic]
     parts.append(f"<p>wall time {summary['wall_time']} s</p></body></html>")
     path = out_dir / "report.html"
-    path.write_text("\n".join(parts))
+    write_text(path, "\n".join(parts))
     return path

@@ -31,6 +31,7 @@ import pandas as pd
 from mlresearcher.signal import metrics as sm
 from mlresearcher.signal.features import add_past_features, forward_label
 from mlresearcher.signal.walkforward import Span, parse_span, to_time, walk_forward_folds
+from mlresearcher.store.atomic import write_text
 
 SIGNAL_KEYS = {
     "name",
@@ -357,8 +358,9 @@ def run_signal_study(spec: SignalSpec, out_dir: Path, log=None) -> dict[str, Any
         "wall_time": round(_time.monotonic() - t0, 2),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "signal.json").write_text(
-        json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
+    write_text(
+        out_dir / "signal.json",
+        json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False),
     )
     from mlresearcher.signal.report import write_signal_report
 

@@ -131,23 +131,25 @@ def write_run_dir(
 
 
 def resolve_run_dir(ref: str | Path, runs_dir: str | Path = "runs") -> Path:
-    """A run directory from a path, or from a run id (or unique prefix) under ``runs_dir``."""
-    p = Path(ref)
-    if (p / "manifest.json").exists():
-        return p
-    if p.is_dir() and (p / "model.joblib").exists():
-        raise RunNotFoundError(
-            f"{str(ref)!r} holds a model.joblib but no manifest.json, so the model cannot be "
-            "verified before it is loaded; it is not a finished run directory (an interrupted "
-            "run: finish it with `mlresearcher resume`)"
-        )
+    """A finished run directory from a path, or from a run id (or unique prefix) under
+    ``runs_dir``. A run's folder without ``manifest.json`` (a run that was interrupted or
+    could not save) is refused: its files cannot be verified before they are loaded."""
     base = Path(runs_dir)
-    if (base / str(ref) / "manifest.json").exists():
-        return base / str(ref)
-    if base.is_dir():
+    p = Path(ref)
+    if not p.is_dir():
+        p = base / str(ref)
+    if not p.is_dir() and base.is_dir():
         matches = [c for c in base.iterdir() if c.is_dir() and c.name.startswith(str(ref))]
         if len(matches) == 1:
-            return matches[0]
+            p = matches[0]
+    if (p / "manifest.json").exists():
+        return p
+    if p.is_dir() and any((p / f).exists() for f in ("model.joblib", "config.json", "trials")):
+        raise RunNotFoundError(
+            f"{str(p)!r} is not a finished run: it has no manifest.json, so its files cannot be "
+            f"verified before they are loaded (an interrupted run, or one that could not save: "
+            f"finish it with `mlresearcher resume {p.name}`)"
+        )
     raise RunNotFoundError(
         f"no run directory {str(ref)!r} (looked in {str(base)!r}); pass runs/<run-id>, or a run id with --runs DIR"
     )

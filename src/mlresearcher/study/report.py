@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlresearcher.store.atomic import write_text
 from mlresearcher.study import stats, tables
 
 
@@ -88,23 +89,25 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     a = analyse(cells, methods, alpha)
     df, per, cmp, wtl = a["df"], a["per"], a["cmp"], a["wtl"]
-    df.sort_values(["dataset", "method", "seed"]).to_csv(out_dir / "results.csv", index=False)
+    write_text(
+        out_dir / "results.csv", df.sort_values(["dataset", "method", "seed"]).to_csv(index=False)
+    )
     mts = tables.metric_tables(per, methods) if len(per) else {}
     md = "\n".join(tables.to_markdown(m, t) for m, t in mts.items())
-    (out_dir / "tables.md").write_text(md)
-    (out_dir / "tables.tex").write_text("\n".join(tables.to_latex(m, t) for m, t in mts.items()))
+    write_text(out_dir / "tables.md", md)
+    write_text(out_dir / "tables.tex", "\n".join(tables.to_latex(m, t) for m, t in mts.items()))
     if len(per):
-        tables.to_csv_frame(per).to_csv(out_dir / "summary.csv", index=False)
+        write_text(out_dir / "summary.csv", tables.to_csv_frame(per).to_csv(index=False))
     svg = None
     if cmp is not None:
-        (out_dir / "statistics.json").write_text(json.dumps(statistics_dict(cmp), indent=2))
+        write_text(out_dir / "statistics.json", json.dumps(statistics_dict(cmp), indent=2))
         svg = cd_diagram_svg(cmp)
         if svg:
-            (out_dir / "cd_diagram.svg").write_text(svg)
+            write_text(out_dir / "cd_diagram.svg", svg)
     if wtl is not None:
-        wtl.to_csv(out_dir / "win_tie_loss.csv")
+        write_text(out_dir / "win_tie_loss.csv", wtl.to_csv())
     report = out_dir / "report.html"
-    report.write_text(_html(name, cells, methods, mts, cmp, wtl, svg, wall_time))
+    write_text(report, _html(name, cells, methods, mts, cmp, wtl, svg, wall_time))
     return report
 
 
