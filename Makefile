@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# torch first, pinned, so pip takes the CPU wheel rather than a multi-GB CUDA build
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[torch,polars,postgres,dask,study,explain,serve,export,dev]"
+	$(PIP) install --quiet -e ".[full,dev]"
 	# an editable install is not byte-compiled: compile it once, as a regular install does,
 	# so that a process start where bytecode is not written (PYTHONDONTWRITEBYTECODE) does
 	# not compile the package again (0.2 s of the time to the first trial)

@@ -16,7 +16,9 @@ from mlresearcher.data.protocol import make_protocol
 from mlresearcher.data.schema import build_schema, infer_roles, prepare_features
 from mlresearcher.data.task import encode_target
 from mlresearcher.execution.trial import TrialData
+from mlresearcher.models._estimator import common_params
 from mlresearcher.models.base import FitContext
+from mlresearcher.models.linear import LinearFamily, LinearModel
 
 MLRESEARCHER = [sys.executable, "-m", "mlresearcher.cli"]
 
@@ -95,3 +97,17 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class WorkerKillerFamily(LinearFamily):
+    """A family whose every fit kills the process it runs in (a worker lost mid-trial)."""
+
+    name = "worker_killer"
+
+    def build(self, params: dict, ctx: FitContext) -> LinearModel:
+        return _KillerModel(**common_params(ctx), **params)
+
+
+class _KillerModel(LinearModel):
+    def _fit_learner(self, Xt, y, n_out) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)

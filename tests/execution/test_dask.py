@@ -5,6 +5,7 @@ mid-trial costs only that trial's retry."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -16,9 +17,10 @@ import pytest
 from exec_helpers import free_port, small_problem, start, stop, wait_for
 
 distributed = pytest.importorskip("distributed")
+import dask  # noqa: E402
 
 from mlresearcher.engine import RunConfig, run  # noqa: E402
-from mlresearcher.execution.cluster import DaskExecutor  # noqa: E402
+from mlresearcher.execution.cluster import MAX_RETRIES, DaskExecutor  # noqa: E402
 from mlresearcher.metrics import get_metric  # noqa: E402
 from mlresearcher.models.registry import get_families  # noqa: E402
 from mlresearcher.search.campaign import Campaign  # noqa: E402
@@ -152,3 +154,41 @@ def test_a_worker_killed_mid_trial_costs_only_that_trials_retry(cluster):
     assert held == {victim}  # the killed worker held only the trial it was running
     assert starts[victim] == 2  # that trial ran again
     assert all(v == 1 for n, v in starts.items() if n != victim)  # no other trial did
+
+
+def test_a_trial_that_kills_every_worker_fails_once_the_scheduler_gives_up():
+    """On a local cluster (nannies restart dead workers) the scheduler moves a trial whose
+    worker died to another worker, up to its allowed failures; then the trial fails with
+    the reason, and no further round of submissions kills more workers."""
+    from exec_helpers import WorkerKillerFamily, trial_data
+
+    from mlresearcher.execution.trial import TrialJob
+
+    data = trial_data()
+    data.families = {"worker_killer": WorkerKillerFamily()}
+    ex = DaskExecutor("local:2")
+    try:
+        ex.start(data)
+        now = time.time()
+        ex.submit(TrialJob(0, "worker_killer", {"C": 1.0}, "default", False, submitted_wall=now))
+        ex.submit(TrialJob(1, "linear", {"C": 1.0}, "default", False, submitted_wall=now))
+        results, end = [], time.monotonic() + 150
+        while len(results) < 2 and time.monotonic() < end:
+            results += ex.wait(timeout=1.0)
+        log = ex.client.run_on_scheduler(
+            lambda dask_scheduler: [(str(e[0]), e[2]) for e in dask_scheduler.transition_log]
+        )
+    finally:
+        ex.close()
+    by_number = {r.number: r for r in results}
+    assert set(by_number) == {0, 1}, "the campaign would wait forever on the killer trial"
+    assert by_number[1].status == "complete", by_number[1].error
+    error = by_number[0].error
+    assert by_number[0].status == "failed" and "on each of its" in error and "stopped" in error
+    starts = sum(
+        1
+        for k, finish in log
+        if re.fullmatch(r"trial-[0-9a-f]+-0(-r\d+)?", k) and finish == "processing"
+    )
+    allowed = int(dask.config.get("distributed.scheduler.allowed-failures"))
+    assert 1 <= starts <= (MAX_RETRIES + 1) * (allowed + 1)  # bounded: no worker-killing loop

@@ -80,7 +80,8 @@ def best_pipeline(
         n_jobs=n_jobs,
         deadline=deadline,
     )
-    return trial, get_families([trial.family])[0], ctx
+    family = rr.campaign.families.get(trial.family) or get_families([trial.family])[0]
+    return trial, family, ctx
 
 
 #: steps that predict or refit: skipped outright once the stage's deadline has passed

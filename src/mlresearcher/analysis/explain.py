@@ -6,11 +6,14 @@
   The importance is the loss of the run's metric it causes, in the metric's units, averaged
   over folds and shuffles (Breiman's definition, as scikit-learn's
   ``permutation_importance``; computed here in batches, see the function).
-* **SHAP values** (TreeSHAP, the ``shap`` package) of the tree model with the largest weight
-  in the final ensemble, each fold model on its own validation rows: a summary (mean
-  absolute SHAP value per feature) and dependence data for the top features. Values are in
-  the model's raw output units (log-odds for LightGBM and XGBoost classifiers,
-  probabilities for forests, target units for regression).
+* **SHAP values** of the booster (LightGBM, XGBoost or CatBoost) with the largest weight in
+  the final ensemble, each fold model on its own validation rows: a summary (mean absolute
+  SHAP value per feature) and dependence data for the top features. They come from each
+  booster's own exact TreeSHAP (path-dependent, Lundberg et al. 2020: the algorithm of
+  ``shap.TreeExplainer`` without background data), so no extra package is needed;
+  scikit-learn's forests have none and are not explained this way. Values are in the
+  model's raw output units: log-odds for classifiers (per-class softmax margins for
+  multiclass), target units for regression.
 * **Partial dependence** of the final model on the top features: the average prediction
   when a feature is set to each grid value for every row of a sample (Friedman, 2001).
 """
@@ -25,13 +28,6 @@ import numpy as np
 import pandas as pd
 
 from mlresearcher.analysis._common import Budget, fold_ensemble_scores, sample_rows
-
-#: families whose fitted learner TreeSHAP can read, and the attribute holding it
-SHAP_LEARNERS = {
-    "lightgbm": "booster_",
-    "random_forest": "learner_",
-    "extra_trees": "learner_",
-}
 
 
 def permutation_importance_oof(
@@ -132,6 +128,47 @@ def permutation_importance_oof(
     }
 
 
+def _lightgbm_contributions(est: Any, Xt: Any) -> np.ndarray:
+    # (n, features + 1), or (n, (features + 1) * classes) in class blocks
+    c = np.asarray(
+        est.booster_.predict(Xt, num_iteration=est.n_iterations_, pred_contrib=True), dtype=float
+    )
+    n_out = max(1, c.shape[1] // (Xt.shape[1] + 1))
+    return c.reshape(len(c), n_out, Xt.shape[1] + 1)
+
+
+def _xgboost_contributions(est: Any, Xt: Any) -> np.ndarray:
+    # the model's own DMatrix (float32, native categorical columns as at fit time)
+    c = est.booster_.predict(
+        est._dmatrix(Xt), pred_contribs=True, iteration_range=(0, est.n_iterations_)
+    )
+    c = np.asarray(c, dtype=float)  # (n, features + 1) or (n, classes, features + 1)
+    return c[:, None, :] if c.ndim == 2 else c
+
+
+def _catboost_contributions(est: Any, Xt: Any) -> np.ndarray:
+    from catboost import Pool
+
+    learner = est.learner_
+    pool = Pool(Xt, cat_features=learner.get_cat_feature_indices())  # as at fit time
+    c = learner.get_feature_importance(pool, type="ShapValues", thread_count=max(1, est.n_jobs))
+    c = np.asarray(c, dtype=float)  # (n, features + 1) or (n, classes, features + 1)
+    return c[:, None, :] if c.ndim == 2 else c
+
+
+#: families whose booster computes exact TreeSHAP itself, and how to ask it: each gives
+#: ``(n, outputs, features + 1)`` raw-margin contributions, the last column the bias
+#: (expected value); one output for regression and binary (the second present class)
+SHAP_LEARNERS = {
+    "lightgbm": _lightgbm_contributions,
+    "xgboost": _xgboost_contributions,
+    "catboost": _catboost_contributions,
+}
+
+#: tree families without a native TreeSHAP (scikit-learn's forests)
+_FORESTS = ("random_forest", "extra_trees")
+
+
 def _tree_member(predictor: Any) -> Any:
     """The heaviest member TreeSHAP reads on the target's own scale (a learner fitted on a
     transformed target would be explained on that scale: it is passed over)."""
@@ -143,9 +180,34 @@ def _tree_member(predictor: Any) -> Any:
     return None
 
 
-def _shap_matrix(values: Any) -> np.ndarray:
-    """SHAP values as ``(n, features)`` or ``(n, features, outputs)`` (old list form too)."""
-    return np.asarray(values) if not isinstance(values, list) else np.stack(values, axis=-1)
+def fold_shap(
+    est: Any, family: str, X: pd.DataFrame, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact TreeSHAP of one fitted booster on prepared rows ``X``, in raw-margin units.
+
+    Returns ``(values, bias)``. Regression: ``values`` ``(n, features)`` and ``bias``
+    ``(n,)`` in target units, summing to the prediction. Classification: ``values``
+    ``(n, features, n_classes)`` and ``bias`` ``(n, n_classes)``, summing per class to the
+    margin (log-odds) the probabilities come from; a one-output model (two classes in the
+    fold) gives the log-odds of the second present class, in that class's column; classes
+    the fold never saw get zeros. Features are ``est.preprocessor_``'s output columns.
+    """
+    from mlresearcher.models._estimator import _thread_limit
+
+    Xt = est.preprocessor_.transform(X)
+    with _thread_limit(getattr(est, "n_jobs", 1)), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = SHAP_LEARNERS[family](est, Xt)
+    if getattr(est, "task", "regression") == "regression":
+        return c[:, 0, :-1], c[:, 0, -1]
+    present = list(getattr(est, "present_classes_", range(c.shape[1])))
+    if c.shape[1] == 1:
+        present = present[1:]
+    values = np.zeros((c.shape[0], c.shape[2] - 1, n_classes))
+    bias = np.zeros((c.shape[0], n_classes))
+    values[:, :, present] = c[:, :, :-1].transpose(0, 2, 1)
+    bias[:, present] = c[:, :, -1]
+    return values, bias
 
 
 def shap_values(
@@ -161,23 +223,24 @@ def shap_values(
     n_dependence: int = 3,
     max_points: int = 400,
 ) -> dict[str, Any]:
-    """TreeSHAP of the heaviest tree member, out of fold; summary and dependence data."""
+    """TreeSHAP of the heaviest booster member, out of fold; summary and dependence data."""
     budget = budget or Budget()
     member = _tree_member(predictor)
     if member is None:
         fams = sorted({m.family for m in predictor.members})
+        forests = [f for f in fams if f in _FORESTS]
+        booster = "no booster (LightGBM, XGBoost, CatBoost) fitted on the target's own scale"
+        if forests:
+            why = (
+                "SHAP values come from the boosters' own TreeSHAP (LightGBM, XGBoost, "
+                f"CatBoost), which scikit-learn forests ({', '.join(forests)}) lack, and the "
+                f"final model ({', '.join(fams)}) has {booster}"
+            )
+        else:
+            why = f"the final model ({', '.join(fams)}) has {booster}"
         return {
             "available": False,
-            "reason": f"no tree model TreeSHAP reads on the target's scale in the final model "
-            f"({', '.join(fams)}); "
-            "permutation importance and partial dependence describe it instead",
-        }
-    try:
-        import shap
-    except ImportError:
-        return {
-            "available": False,
-            "reason": "the shap package is not installed (install the 'explain' extra)",
+            "reason": f"{why}; permutation importance and partial dependence describe it instead",
         }
     task = predictor.task
     per_fold = max(20, max_rows // max(1, len(folds)))
@@ -193,20 +256,9 @@ def shap_values(
         if getattr(est, "constant_", None) is not None:
             continue
         rows = va[sample_rows(len(va), per_fold, seed + i)]
-        Xt = est.preprocessor_.transform(Xp.iloc[rows].reset_index(drop=True))
-        learner = getattr(est, SHAP_LEARNERS[member.family])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sv = shap.TreeExplainer(learner).shap_values(Xt, check_additivity=False)
-        v = _shap_matrix(sv)
-        if task != "regression":
-            present = list(getattr(est, "present_classes_", range(v.shape[-1])))
-            if v.ndim == 2:  # one output: the log-odds of the second present class
-                v = v[:, :, None]
-                present = present[1:]
-            full = np.zeros(v.shape[:2] + (len(classes or []),))
-            full[:, :, present] = v
-            v = full
+        v, _ = fold_shap(
+            est, member.family, Xp.iloc[rows].reset_index(drop=True), len(classes or [])
+        )
         parts.append(v)
         rows_all.append(rows)
         names = [str(c) for c in est.preprocessor_.get_feature_names_out()]
@@ -251,9 +303,7 @@ def shap_values(
         "family": member.family,
         "weight": member.weight,
         "explained_class": explained_class,
-        "units": "log-odds"
-        if member.family in ("lightgbm",) and task != "regression"
-        else ("probability" if task != "regression" else "target units"),
+        "units": "log-odds" if task != "regression" else "target units",
         "n_rows": int(len(rows)),
         "summary": summary,
         "dependence": dependence,

@@ -4,6 +4,7 @@ trained across a Dask cluster on partitioned Parquet (data bigger than one machi
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -43,6 +44,11 @@ def cmd_dask_fit(args: argparse.Namespace, argv: list[str]) -> int:
         raise ConfigError("dask-fit needs --cluster tcp://HOST:PORT or local:N")
     if not 0 < args.holdout < 1:
         raise ConfigError(f"--holdout must be between 0 and 1, got {args.holdout}")
+    if importlib.util.find_spec(args.family) is None:
+        raise ConfigError(
+            f"--family {args.family} needs {args.family}, which is not installed"
+            " (install the 'boosters' extra)"
+        )
     ddf = read_partitioned(args.data, args.target)
     ex = DaskExecutor(args.cluster)
     try:

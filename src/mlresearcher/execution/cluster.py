@@ -32,6 +32,8 @@ from mlresearcher.execution.trial import (
 _POLL_S = 0.05
 #: times a trial lost by the cluster (not failed by its model) is submitted again
 MAX_RETRIES = 2
+#: submissions of one trial in all, its neighbours' losses included (a bound on retries)
+MAX_SUBMISSIONS = 8
 
 
 def _import_distributed() -> Any:
@@ -42,6 +44,11 @@ def _import_distributed() -> Any:
             "--cluster needs Dask: pip install 'mlresearcher[dask]' (dask[distributed])"
         ) from e
     return distributed
+
+
+def _killed_its_workers(fut: Any) -> bool:
+    """Whether the scheduler gave up on a task because every worker that ran it died."""
+    return fut.status == "error" and type(fut.exception()).__name__ == "KilledWorker"
 
 
 class DaskExecutor(Executor):
@@ -82,7 +89,8 @@ class DaskExecutor(Executor):
         self._futures: dict[Any, TrialJob] = {}
         self._data_future: Any = None
         self._data: TrialData | None = None
-        self._attempts: dict[int, int] = {}
+        self._attempts: dict[int, int] = {}  # losses a trial's own worker caused
+        self._sent: dict[int, int] = {}  # submissions of each trial (unique task keys)
         self._where: dict[Any, str | None] = {}
 
     @property
@@ -97,8 +105,10 @@ class DaskExecutor(Executor):
 
     def submit(self, job: TrialJob, attempt: int = 0) -> None:
         key = job.key or f"{self._prefix}-{job.number}"
-        if attempt:
-            key += f"-r{attempt}"
+        sent = self._sent.get(job.number, 0)
+        if sent:
+            key += f"-r{sent}"
+        self._sent[job.number] = sent + 1
         # One trial per worker thread: left to itself the scheduler may queue two trials on
         # one worker while another idles, and a lost worker would then cost both.
         worker = self._free_worker()
@@ -114,6 +124,9 @@ class DaskExecutor(Executor):
         self._futures[fut] = job
         self._where[fut] = worker
         self._attempts[job.number] = attempt
+
+    def _workers(self) -> set[str]:
+        return set(self.client.scheduler_info().get("workers", {}))
 
     def _free_worker(self) -> str | None:
         workers = self.client.scheduler_info().get("workers", {})
@@ -141,14 +154,27 @@ class DaskExecutor(Executor):
             if not fut.done():
                 continue
             del self._futures[fut]
-            self._where.pop(fut, None)
-            if fut.status != "finished" and self._attempts.get(job.number, 0) < MAX_RETRIES:
-                # The cluster lost the trial (its worker, or the data it needed): run it
-                # again, re-sending the data if no worker holds it any more. A trial's own
-                # errors never get here: run_trial returns them as failed results.
+            pinned = self._where.pop(fut, None)
+            if fut.status == "finished":
+                try:
+                    out.append(fut.result())
+                    continue
+                except Exception:  # noqa: BLE001 - its worker died before the result was gathered
+                    pass
+            lost = not _killed_its_workers(fut)
+            # A worker that dies loses the trials it ran, and with the run's data gone every
+            # other trial in flight is cancelled too: only the first kind counts against the
+            # trial (a trial that kills every worker it meets fails after MAX_RETRIES).
+            own = lost and (pinned is None or pinned not in self._workers())
+            attempts = self._attempts.get(job.number, 0) + int(own)
+            if lost and attempts <= MAX_RETRIES and self._sent[job.number] <= MAX_SUBMISSIONS:
+                # The cluster lost the trial: run it again, re-sending the data if no worker
+                # holds it any more. A trial's own errors never get here: run_trial returns
+                # them as failed results. Nor does a trial whose workers the scheduler saw
+                # die up to its allowed failures: one more round would kill more.
                 if self._data_future.status != "finished" and self._data is not None:
                     self._data_future = self.client.scatter(self._data, broadcast=True, hash=False)
-                self.submit(job, self._attempts.get(job.number, 0) + 1)
+                self.submit(job, attempts)
                 continue
             out.append(self._result(fut, job))
         return sorted(out, key=lambda r: r.number)
@@ -157,6 +183,19 @@ class DaskExecutor(Executor):
         try:
             return fut.result()
         except Exception as e:  # noqa: BLE001 - a lost worker or a scheduler failure
+            if _killed_its_workers(fut):
+                return failed_result(
+                    job,
+                    "its worker stopped (killed or out of memory) on each of the cluster's"
+                    f" attempts: {type(e).__name__}",
+                )
+            if fut.status == "cancelled":  # its worker died with the data it needed, each time
+                return failed_result(
+                    job,
+                    f"the cluster lost the trial on each of its {self._sent.get(job.number, 1)}"
+                    " submissions (a worker stopped, killed or out of memory, and took the"
+                    " trial or its data with it)",
+                )
             return failed_result(
                 job, f"the cluster could not run the trial: {type(e).__name__}: {e}"
             )

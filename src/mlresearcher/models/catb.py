@@ -175,6 +175,7 @@ class _DeadlineCallback:
 class CatBoostFamily(ModelFamily):
     name = "catboost"
     requires = ("catboost",)
+    extra = "boosters"
     cost = 20.0  # default fit time relative to linear (benchmarks/family_defaults.py)
     uses_text = True
 

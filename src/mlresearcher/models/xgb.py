@@ -177,6 +177,7 @@ def _deadline_callback(deadline: float | None) -> Any:
 class XGBoostFamily(ModelFamily):
     name = "xgboost"
     requires = ("xgboost",)
+    extra = "boosters"
     cost = 3.0  # default fit time relative to linear (benchmarks/family_defaults.py)
     uses_text = True
 

@@ -94,6 +94,8 @@ class CampaignResult:
     notes: list[str]
     stopped_because: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds: search, ensemble
+    #: the families the trials came from, by name (a user's own ``module:Class`` included)
+    families: dict[str, ModelFamily] = field(default_factory=dict)
 
 
 class Campaign:
@@ -284,7 +286,12 @@ class Campaign:
         ensemble = self._ensemble()
         timings = {"ensemble": round(self.clock() - t_search, 3)}
         return CampaignResult(
-            self.trials, ensemble, self.notes, stopped or "search space exhausted", timings
+            self.trials,
+            ensemble,
+            self.notes,
+            stopped or "search space exhausted",
+            timings,
+            {f.name: f for f in self.families},
         )
 
     def _trial_data(self) -> TrialData:

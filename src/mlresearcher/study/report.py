@@ -7,7 +7,7 @@
 ``tables.md``/``tables.tex`` one table per metric (see :mod:`mlresearcher.study.tables`)
 ``statistics.json``        average ranks, Friedman, Nemenyi and Conover-Holm p-values, CD
 ``win_tie_loss.csv``       W/T/L of each method (row) against each other (column)
-``cd_diagram.svg``         critical-difference diagram (scikit-posthocs, matplotlib)
+``cd_diagram.svg``         critical-difference diagram (matplotlib)
 ``report.html``            all of the above on one self-contained page
 """
 
@@ -26,27 +26,93 @@ from mlresearcher.study import stats, tables
 
 
 def cd_diagram_svg(cmp: stats.Comparison) -> str | None:
-    """The critical-difference diagram as SVG text (``None`` without a post-hoc test)."""
+    """The critical-difference diagram as SVG text (``None`` without a post-hoc test).
+
+    Demšar's (2006, figure 1) layout, drawn with matplotlib: an axis of average ranks from 1
+    (best, at the left) to k; each method's name and average rank at the end of a line from
+    its rank, the better half to the left, the worse half to the right; a thick bar under
+    the axis joining each group of methods the Nemenyi test cannot tell apart at ``alpha``
+    (:func:`stats.indistinguishable_groups`); and the critical difference as a bar of that
+    length above the axis. Text stays text (``<text>`` elements, searchable in the report)
+    and the output is byte-for-byte deterministic: no date, fixed element ids, matplotlib's
+    default style whatever the user's matplotlibrc. Artists carry SVG ids: ``cd-tick-<r>``
+    for the axis tick at rank ``r``, ``cd-label-<i>`` for the ``i``-th method in rank order,
+    ``cd-group-<g>`` for the ``g``-th bar (best-ranked first) and ``cd-cd`` for the CD bar.
+    """
     if cmp.nemenyi is None or cmp.cd is None:
         return None
-    import matplotlib
+    import matplotlib.style
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import scikit_posthocs as sp
+    ranks = cmp.ranks.sort_values(kind="stable")
+    names, values = list(ranks.index), ranks.to_numpy(dtype=float)
+    k = len(names)
+    groups = stats.indistinguishable_groups(ranks, cmp.nemenyi, cmp.alpha)
+    # Stack the bars: each goes on the first level where it overlaps no bar already there.
+    overhang = 0.04 * max(k - 1, 1) / 4  # so a bar over tied ranks still shows
+    levels: list[list[tuple[float, float]]] = []
+    bars = []
+    for g in groups:
+        lo, hi = float(ranks[g[0]]) - overhang, float(ranks[g[-1]]) + overhang
+        level = next(
+            (i for i, spans in enumerate(levels) if all(hi < a or lo > b for a, b in spans)),
+            len(levels),
+        )
+        if level == len(levels):
+            levels.append([])
+        levels[level].append((lo, hi))
+        bars.append((lo, hi, -0.3 - 0.25 * level))
+    n_left = (k + 1) // 2
+    first_row = -0.3 - 0.25 * len(levels) - 0.25
+    row_step = 0.4
+    n_rows = max(n_left, k - n_left)
+    x_left, x_right = 1.0 - 0.15 * max(k - 1, 1) / 4 - 0.1, k + 0.15 * max(k - 1, 1) / 4 + 0.1
+    line = {"color": "black", "linewidth": 0.8, "clip_on": False, "solid_capstyle": "butt"}
+    text = {"fontsize": 8, "va": "center", "clip_on": False, "parse_math": False}
 
-    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.35 * len(cmp.methods)))
-    sp.critical_difference_diagram(
-        cmp.ranks.to_dict(), cmp.nemenyi, ax=ax, alpha=cmp.alpha, cd=cmp.cd
-    )
-    ax.set_title(
-        f"average ranks over {cmp.n_datasets} datasets (1 = best); bars join methods the Nemenyi "
-        f"test cannot tell apart; CD = {cmp.cd:.2f}",
-        fontsize=8,
-    )
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
+    with (
+        matplotlib.style.context("default"),
+        matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "mlresearcher-cd-diagram"}),
+    ):
+        fig = Figure(figsize=(7, 1.0 + 0.25 * len(levels) + 0.3 * n_rows))
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.set_xlim(x_left, x_right)
+        ax.set_ylim(first_row - row_step * (n_rows - 1) - 0.2, 1.3)
+        # the rank axis, 1..k, with ticks and their numbers above it
+        ax.plot([1, k], [0, 0], **line)
+        for r in range(1, k + 1):
+            ax.plot([r, r], [0, 0.12], gid=f"cd-tick-{r}", **line)
+            ax.text(r, 0.3, str(r), ha="center", **text)
+        # the critical difference, from rank 1, above the axis
+        ax.plot([1, 1 + cmp.cd], [0.75, 0.75], gid="cd-cd", **{**line, "linewidth": 1.5})
+        for x in (1, 1 + cmp.cd):
+            ax.plot([x, x], [0.67, 0.83], **line)
+        ax.text(1 + cmp.cd / 2, 1.0, f"CD = {cmp.cd:.2f}", ha="center", **text)
+        for g, (lo, hi, y) in enumerate(bars):
+            ax.plot([lo, hi], [y, y], gid=f"cd-group-{g}", **{**line, "linewidth": 3.5})
+        # each method: down from its rank, then out to its label; the best on the left, top
+        # row nearest the axis, and the worst on the right, top row, so no two lines cross
+        for i, (name, r) in enumerate(zip(names, values, strict=True)):
+            if i < n_left:
+                y, x_end, label, ha = first_row - row_step * i, x_left, f"{name} ({r:.2f})", "right"
+            else:
+                y, x_end, label, ha = (
+                    first_row - row_step * (k - 1 - i),
+                    x_right,
+                    f"({r:.2f}) {name}",
+                    "left",
+                )
+            ax.plot([r, r, x_end], [0, y, y], **line)
+            pad = 0.03 if ha == "left" else -0.03
+            ax.text(x_end + pad, y, label, ha=ha, gid=f"cd-label-{i}", **text)
+        ax.set_title(
+            f"average ranks over {cmp.n_datasets} datasets (1 = best); bars join methods the "
+            f"Nemenyi test cannot tell apart; CD = {cmp.cd:.2f}",
+            fontsize=8,
+        )
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buf.getvalue()
 
 
