@@ -1,12 +1,13 @@
-"""Resume: a real run killed with SIGKILL mid-campaign continues with `mlresearcher resume`;
-every trial finished before the kill is kept as it was, none is re-run, and the store and
-run directory end consistent."""
+"""Resume: a real run killed with SIGKILL mid-campaign reads as interrupted and continues
+with `mlresearcher resume`; every trial finished before the kill is kept as it was, none is
+re-run, and the store and run directory end consistent."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from conftest import load_dataset
 from mlresearcher.store.db import Store, default_store_url
 
 CLI = [sys.executable, "-m", "mlresearcher.cli"]
+HOST = socket.gethostname()
 
 
 def _trials(out: Path) -> tuple[str | None, list[dict]]:
@@ -30,6 +32,14 @@ def _trials(out: Path) -> tuple[str | None, list[dict]]:
         if not runs:
             return None, []
         return runs[0]["run_id"], store.trials(runs[0]["run_id"])
+    finally:
+        store.close()
+
+
+def _run_row(out: Path, run_id: str) -> dict:
+    store = Store(default_store_url(out))
+    try:
+        return store.get_run(run_id)
     finally:
         store.close()
 
@@ -62,14 +72,21 @@ def test_a_run_killed_mid_campaign_resumes_without_losing_or_rerunning_trials(tm
             time.sleep(0.2)
             run_id, before = _trials(out)
         assert 4 <= len(before) < 12, "the run recorded too few trials to kill it mid-campaign"
+        live = _run_row(out, run_id)
+        assert live["status"] == "running" and live["owner"] == f"{HOST}:{proc.pid}"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     _, before = _trials(out)  # whatever landed up to the kill
-    store = Store(default_store_url(out))
-    assert store.get_run(run_id)["status"] == "running"  # killed: nobody marked it
-    store.close()
+    # killed, nobody marked it: its process is gone, so it reads and is stored as interrupted
+    listed = subprocess.run(
+        CLI + ["runs", "list", "--out", str(out), "--json"], capture_output=True, timeout=60
+    )
+    assert listed.returncode == 0, listed.stderr.decode()[-2000:]
+    assert [(r["run_id"], r["status"]) for r in json.loads(listed.stdout)] == [
+        (run_id, "interrupted")
+    ]
     checkpoints = sorted(p.name for p in (out / run_id / "trials").glob("*.joblib"))
     assert checkpoints, "complete trials should have checkpointed fold models"
 
@@ -94,10 +111,9 @@ def test_a_run_killed_mid_campaign_resumes_without_losing_or_rerunning_trials(tm
         if t["origin"] == "default"
     ]
     assert len(defaults) == len(set(defaults))
-    store = Store(default_store_url(out))
-    row = store.get_run(run_id)
-    store.close()
+    row = _run_row(out, run_id)
     assert row["status"] == "finished" and row["n_trials"] == len(after)
+    assert row["owner"].startswith(f"{HOST}:") and row["owner"] != f"{HOST}:{proc.pid}"
     run_dir = out / run_id
     assert not (run_dir / "trials").exists()  # checkpoints dropped once the model is saved
     lb = pd.read_csv(run_dir / "leaderboard.csv")
@@ -155,3 +171,15 @@ def test_an_altered_or_unreadable_checkpoint_is_reported_not_taken_for_absent(tm
     err = capsys.readouterr().err
     assert "trial 1's checkpoint is not usable" in err and "SHA-256" in err
     store.close()
+
+
+def test_a_run_whose_process_is_alive_is_not_resumed_twice(tmp_path, capsys):
+    from mlresearcher import cli
+
+    out = tmp_path / "runs"
+    store = Store(default_store_url(out))
+    store.create_run("r-live", data_source=str(tmp_path / "data.csv"))  # owned by this process
+    store.close()
+    assert cli.main(["resume", "r-live", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "is still running (process" in err and err.count("\n") == 1

@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument(
         "--families",
-        help="comma-separated model families to use (default: every available family but the opt-in realmlp)",
+        help="comma-separated model families to use (default: every available family but the opt-in realmlp); a family of your own as module:Class (a ModelFamily subclass)",
     )
     r.add_argument(
         "--group",
@@ -505,6 +505,88 @@ def _write_table(df: Any, path: str | None) -> None:
     print(f"wrote {len(df):,} predictions to {p}", file=sys.stderr)
 
 
+#: ``runs list`` columns dropped, first to last, while the table is wider than the terminal
+#: (the run id, status, target and best score always stay)
+_DROPPED_FIRST = ("model", "metric", "created", "trials")
+#: columns shortened, first to last, before one is dropped: the run id down to its shortest
+#: unique prefix, the others to :data:`_SHORTEST` characters (ending in an ellipsis)
+_SHORTENED_FIRST = ("model", "run id", "target")
+_SHORTEST = 10
+#: the space between two columns of the table (one padding, collapsed, and the divider)
+_GAP = 2
+
+
+def _print_runs(rows: list[dict[str, Any]], url: str) -> None:
+    """The ``runs list`` table, fitted to the terminal (rich's width: the terminal's, or
+    ``COLUMNS``): no cell is ever wrapped; long model names, run ids and targets are
+    shortened first, then the columns of least use are dropped (see :func:`_fit_runs`)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    cells: dict[str, list[str]] = {
+        "run id": [r["run_id"] for r in rows],
+        "status": [str(r["status"]) for r in rows],
+        "created": [time.strftime("%m-%d %H:%M", time.localtime(r["created_at"])) for r in rows],
+        "target": [str(r["target"]) for r in rows],
+        "metric": [str(r["metric"]) for r in rows],
+        "best": [
+            f"{r['best_score']:.5g}" if r.get("best_score") is not None else "-" for r in rows
+        ],
+        "model": [str(r.get("best_model") or "-") for r in rows],
+        "trials": [str(r.get("n_trials") or "-") for r in rows],
+    }
+    console = Console()
+    console.print(Text(f"runs in {url}"), overflow="fold")
+    widths = _fit_runs(cells, console.width)
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for name in widths:
+        t.add_column(name, no_wrap=True, overflow="ellipsis")
+    for i in range(len(rows)):
+        row = []
+        for name, width in widths.items():
+            text = Text(cells[name][i])
+            # a run id is cut to a prefix, without an ellipsis: `runs show` takes the prefix
+            text.truncate(width, overflow="crop" if name == "run id" else "ellipsis")
+            row.append(text)
+        t.add_row(*row)
+    console.print(t)
+
+
+def _fit_runs(cells: dict[str, list[str]], width: int) -> dict[str, int]:
+    """The columns to show and their widths: every column at its natural width when they
+    fit in ``width``; else :data:`_SHORTENED_FIRST` shortened in turn, then
+    :data:`_DROPPED_FIRST` dropped in turn until they do. Below the width of the columns
+    that always stay, those at their shortest (rich then cuts them with ellipses)."""
+    from rich.cells import cell_len
+
+    natural = {n: max([cell_len(n), *map(cell_len, column)]) for n, column in cells.items()}
+    least = {n: min(natural[n], _SHORTEST) for n in _SHORTENED_FIRST}
+    least["run id"] = max(len("run id"), _unique_prefix_length(cells["run id"]))
+    for dropped in range(len(_DROPPED_FIRST) + 1):
+        widths = {n: w for n, w in natural.items() if n not in _DROPPED_FIRST[:dropped]}
+        excess = sum(widths.values()) + _GAP * (len(widths) - 1) - width
+        for name in _SHORTENED_FIRST:
+            if name in widths and excess > 0:
+                cut = min(excess, widths[name] - least[name])
+                widths[name] -= cut
+                excess -= cut
+        if excess <= 0:
+            break
+    return widths
+
+
+def _unique_prefix_length(ids: list[str], shortest: int = 7) -> int:
+    """The length at which every id's prefix differs from all the others' (at least
+    ``shortest``, as git's short hashes), so each prefix names one run."""
+    from os.path import commonprefix
+
+    ordered = sorted(ids)  # an id shares its longest prefix with a neighbour in this order
+    pairs = zip(ordered, ordered[1:], strict=False)
+    return max([shortest, *(len(commonprefix(pair)) + 1 for pair in pairs)])
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     store = _store(args.out, args.store, create=False)
     if args.runs_command == "list":
@@ -512,30 +594,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(rows, default=str))
             return 0
-        from rich import box
-        from rich.console import Console
-        from rich.table import Table
-
-        t = Table(
-            title=f"runs in {store.url}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
-        )
-        t.add_column("run id", no_wrap=True)
-        for col in ("status", "created", "target", "metric", "best", "model", "trials"):
-            t.add_column(col, overflow="fold")
-        for r in rows:
-            created = time.strftime("%m-%d %H:%M", time.localtime(r["created_at"]))
-            best = f"{r['best_score']:.5g}" if r.get("best_score") is not None else "-"
-            t.add_row(
-                r["run_id"],
-                r["status"],
-                created,
-                str(r["target"]),
-                str(r["metric"]),
-                best,
-                str(r.get("best_model") or "-"),
-                str(r.get("n_trials") or "-"),
-            )
-        Console().print(t)
+        _print_runs(rows, store.url)
         return 0
     run = store.get_run(args.run_id)
     trials = store.trials(run["run_id"])
@@ -552,6 +611,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     console.print(
         f"run directory: {run.get('run_dir')}; data hash {str(run.get('data_hash'))[:16]}..."
     )
+    if run["status"] == "running" and run.get("heartbeat_at") is not None:
+        beat = time.time() - run["heartbeat_at"]
+        console.print(f"running in process {run.get('owner')}; last heartbeat {beat:.0f} s ago")
     if run.get("best_score") is not None:
         console.print(f"best: {run.get('best_model')} = {run['best_score']:.5g}")
     t = Table(title=f"{len(trials)} trials")

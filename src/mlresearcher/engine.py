@@ -44,6 +44,7 @@ from mlresearcher.search.campaign import Campaign, CampaignResult, TrialResult
 from mlresearcher.search.portfolio import PORTFOLIOS
 from mlresearcher.search.refit import FINAL_MODELS, refit_members
 from mlresearcher.store.db import Store
+from mlresearcher.store.liveness import RunHeartbeat
 
 
 @dataclass
@@ -329,7 +330,7 @@ def run(
                 f"the data of run {run_id} changed since it started (hash differs); resume"
                 " needs the same data: restore the file or start a new run"
             )
-        store.update_run(run_id, status="running", finished_at=None)
+        store.resume_run(run_id)
     elif store is not None:
         store.create_run(
             run_id,
@@ -344,206 +345,213 @@ def run(
             config=asdict(config),
         )
 
-    from mlresearcher.store.checkpoints import TrialCheckpoints
-
-    checkpoints = TrialCheckpoints(run_dir) if run_dir is not None else None
-    if checkpoints is not None and resume:
-        checkpoints.saved = {t.number for t in resume if t.models is not None}
-
-    def on_trial(res: TrialResult, camp: Campaign) -> None:
-        if checkpoints is not None:  # the models first, then the row that points at them
-            checkpoints.sync(camp.trials)
-        if store is not None:
-            store.record_trial(run_id, res.record())
-        if progress is not None:
-            progress.trial_done(res, camp)
-        profile_once()
-
-    def on_start(number: int, family: str, camp: Campaign) -> None:
-        if progress is not None:
-            progress.trial_started(number, family, camp)
-
-    families = get_families(config.families)
-    if progress is not None:
-        progress.begin(
-            run_id=run_id,
-            task=target.task,
-            metric=metric,
-            protocol=protocol,
-            n_rows=len(Xp),
-            n_features=Xp.shape[1],
-            deadline=deadline,
-            start=start,
-            max_trials=config.max_trials,
-        )
-    cluster = config.cluster
-    if cluster is None and len(Xp) > LARGE_ROWS and config.time_limit is not None:
-        # large data: one isolated process, so a trial still running at the time limit can
-        # be stopped (in process only iterative learners stop by themselves)
-        cluster = "processes:1"
-    executor = make_executor(
-        cluster, config.trial_timeout, config.trial_memory, store=store, run_id=run_id
-    )
+    # a sign of life for the store's readers while this process runs the run, however it ends
+    heartbeat = RunHeartbeat(store, run_id) if store is not None else None
     try:
-        campaign = Campaign(
-            Xp,
+        from mlresearcher.store.checkpoints import TrialCheckpoints
+
+        checkpoints = TrialCheckpoints(run_dir) if run_dir is not None else None
+        if checkpoints is not None and resume:
+            checkpoints.saved = {t.number for t in resume if t.models is not None}
+
+        def on_trial(res: TrialResult, camp: Campaign) -> None:
+            if checkpoints is not None:  # the models first, then the row that points at them
+                checkpoints.sync(camp.trials)
+            if store is not None:
+                store.record_trial(run_id, res.record())
+            if progress is not None:
+                progress.trial_done(res, camp)
+            profile_once()
+
+        def on_start(number: int, family: str, camp: Campaign) -> None:
+            if progress is not None:
+                progress.trial_started(number, family, camp)
+
+        families = get_families(config.families)
+        if progress is not None:
+            progress.begin(
+                run_id=run_id,
+                task=target.task,
+                metric=metric,
+                protocol=protocol,
+                n_rows=len(Xp),
+                n_features=Xp.shape[1],
+                deadline=deadline,
+                start=start,
+                max_trials=config.max_trials,
+            )
+        cluster = config.cluster
+        if cluster is None and len(Xp) > LARGE_ROWS and config.time_limit is not None:
+            # large data: one isolated process, so a trial still running at the time limit can
+            # be stopped (in process only iterative learners stop by themselves)
+            cluster = "processes:1"
+        executor = make_executor(
+            cluster, config.trial_timeout, config.trial_memory, store=store, run_id=run_id
+        )
+        try:
+            campaign = Campaign(
+                Xp,
+                target,
+                schema,
+                protocol,
+                metric,
+                families,
+                seed=config.seed,
+                n_jobs=config.n_jobs,
+                max_trials=config.max_trials,
+                deadline=deadline,
+                ensemble_deadline=ensemble_deadline,
+                keep_top=config.keep_top,
+                ensemble_rounds=config.ensemble_rounds,
+                on_trial=on_trial,
+                on_start=on_start,
+                executor=executor,
+                prior=resume,
+                refit_reserve=config.final_model == "refit",
+                target_transform=config.target_transform,
+                portfolio=config.portfolio,
+            )
+            result = campaign.run()
+        except BaseException as e:
+            executor.close()
+            if isinstance(e, OSError) and run_dir is not None:  # a checkpoint not written
+                raise _save_failed(e, run_id, run_dir, store is not None) from e
+            raise
+        finally:
+            if progress is not None:
+                progress.end()
+        profile = profile_once()  # when no trial was stored in this run (a resumed one, say)
+        for note in result.notes:
+            findings.append(Finding("family_skipped", "info", note))
+        unscored = unscored_folds_finding(result.trials)
+        if unscored is not None:
+            findings.append(unscored)
+        if result.ensemble is None:
+            errors = sorted({(t.error or "").splitlines()[0] for t in result.trials if t.error})
+            msg = "no model finished within the budget"
+            if errors:
+                msg += f"; trial errors: {'; '.join(errors[:3])}"
+            raise DataError(msg + "; raise --time-limit or --max-trials")
+        predictor, leaderboard, oof = _finalize(result, campaign, schema, target, metric, protocol)
+        if config.final_model == "refit":
+            outcome = refit_members(
+                predictor.members,
+                {t.name: t for t in result.trials},
+                Xp,
+                target.y,
+                campaign.ctx,
+                {f.name: f for f in campaign.families},
+                protocol_kind=protocol.kind,
+                n_splits=protocol.n_splits,
+                deadline=refit_deadline,
+            )
+            predictor.info["refit"] = outcome.to_dict()
+            result.timings["refit"] = round(outcome.seconds, 3)
+            if outcome.kept and outcome.refit:
+                kept = "; ".join(f"{k}: {v}" for k, v in outcome.kept.items())
+                thinned = (
+                    f"; {', '.join(outcome.thinned)} predict with a share of each fold model's"
+                    " trees, one fold model's count in all"
+                    if outcome.thinned
+                    else ""
+                )
+                findings.append(
+                    Finding(
+                        "refit_partial", "info", f"members kept as fold models ({kept}){thinned}"
+                    )
+                )
+        wall = time.monotonic() - start
+        rr = RunResult(
+            run_id,
+            run_dir,
+            predictor,
+            leaderboard,
+            target.task,
+            metric,
             target,
             schema,
             protocol,
-            metric,
-            families,
-            seed=config.seed,
-            n_jobs=config.n_jobs,
-            max_trials=config.max_trials,
-            deadline=deadline,
-            ensemble_deadline=ensemble_deadline,
-            keep_top=config.keep_top,
-            ensemble_rounds=config.ensemble_rounds,
-            on_trial=on_trial,
-            on_start=on_start,
-            executor=executor,
-            prior=resume,
-            refit_reserve=config.final_model == "refit",
-            target_transform=config.target_transform,
-            portfolio=config.portfolio,
+            findings,
+            result,
+            wall,
+            oof,
+            extra={"profile": profile.to_dict()} if profile is not None else {},
         )
-        result = campaign.run()
-    except BaseException as e:
-        executor.close()
-        if isinstance(e, OSError) and run_dir is not None:  # a checkpoint that could not be written
-            raise _save_failed(e, run_id, run_dir, store) from e
+        rr.extra["inputs"] = {"X": X, "Xp": Xp}  # for AutoModel.report() and the drift reference
+        rr.extra["seed"] = config.seed
+        if do_analysis:
+            from mlresearcher.analysis import analyse
+
+            t_analysis = time.monotonic()
+            if analysis_deadline is None:  # --max-trials alone: bounded by the campaign's time
+                from mlresearcher.analysis import untimed_analysis_seconds
+
+                analysis_deadline = t_analysis + untimed_analysis_seconds(t_analysis - start)
+            rr.extra["analysis"] = analyse(
+                rr,
+                X,
+                Xp,
+                sensitive=config.sensitive,
+                seed=config.seed,
+                n_jobs=config.n_jobs,
+                deadline=analysis_deadline,
+            )
+            rr.findings += [Finding.from_dict(f) for f in rr.extra["analysis"]["findings"]]
+            result.timings["analysis"] = round(time.monotonic() - t_analysis, 3)
+        result.timings["until_saving"] = round(time.monotonic() - start, 3)
+        if run_dir is not None:
+            from mlresearcher.store.integrity import write_manifest
+            from mlresearcher.store.rundir import write_run_dir
+
+            try:
+                manifest = write_run_dir(
+                    rr,
+                    config,
+                    data_hash=dhash,
+                    data_source=data_source,
+                    command=command,
+                    store_url=store.url if store else None,
+                )
+                if do_analysis:
+                    from mlresearcher.report import render_run_dir, write_analysis
+
+                    t_report = time.monotonic()
+                    write_analysis(run_dir, rr.extra["analysis"])
+                    render_run_dir(run_dir)
+                    result.timings["report"] = round(time.monotonic() - t_report, 3)
+                write_manifest(run_dir, manifest)  # last: it covers every file above
+            except OSError as e:  # a full disk, a read-only folder: the trials stay checkpointed
+                raise _save_failed(e, run_id, run_dir, store is not None) from e
+            if checkpoints is not None:  # not in the manifest; removed once the run is whole
+                checkpoints.remove_all()  # model.joblib now holds every model that matters
+            rr.wall_time = time.monotonic() - start
+            result.timings["saving"] = round(rr.wall_time - result.timings["until_saving"], 3)
+        if store is not None:
+            store.finish_run(
+                run_id,
+                best_score=rr.best_score,
+                best_model=str(leaderboard.iloc[0]["model"]),
+                n_trials=len(result.trials),
+                summary={k: v for k, v in rr.summary().items() if k != "leaderboard"},
+            )
+        return rr
+    except BaseException as e:  # whatever stage failed, the store says so (never "running")
         if store is not None:
             status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            store.finish_run(run_id, status=status, summary={"error": f"{type(e).__name__}: {e}"})
+            error = str(e) if isinstance(e, UserError) else f"{type(e).__name__}: {e}"
+            store.finish_run(run_id, status=status, summary={"error": error})
         raise
     finally:
-        if progress is not None:
-            progress.end()
-    profile = profile_once()  # when no trial was stored in this run (a resumed one, say)
-    for note in result.notes:
-        findings.append(Finding("family_skipped", "info", note))
-    unscored = unscored_folds_finding(result.trials)
-    if unscored is not None:
-        findings.append(unscored)
-    if result.ensemble is None:
-        errors = sorted({(t.error or "").splitlines()[0] for t in result.trials if t.error})
-        msg = "no model finished within the budget"
-        if errors:
-            msg += f"; trial errors: {'; '.join(errors[:3])}"
-        if store is not None:
-            store.finish_run(run_id, status="failed", summary={"error": msg})
-        raise DataError(msg + "; raise --time-limit or --max-trials")
-    predictor, leaderboard, oof = _finalize(result, campaign, schema, target, metric, protocol)
-    if config.final_model == "refit":
-        outcome = refit_members(
-            predictor.members,
-            {t.name: t for t in result.trials},
-            Xp,
-            target.y,
-            campaign.ctx,
-            {f.name: f for f in campaign.families},
-            protocol_kind=protocol.kind,
-            n_splits=protocol.n_splits,
-            deadline=refit_deadline,
-        )
-        predictor.info["refit"] = outcome.to_dict()
-        result.timings["refit"] = round(outcome.seconds, 3)
-        if outcome.kept and outcome.refit:
-            kept = "; ".join(f"{k}: {v}" for k, v in outcome.kept.items())
-            thinned = (
-                f"; {', '.join(outcome.thinned)} predict with a share of each fold model's"
-                " trees, one fold model's count in all"
-                if outcome.thinned
-                else ""
-            )
-            findings.append(
-                Finding("refit_partial", "info", f"members kept as fold models ({kept}){thinned}")
-            )
-    wall = time.monotonic() - start
-    rr = RunResult(
-        run_id,
-        run_dir,
-        predictor,
-        leaderboard,
-        target.task,
-        metric,
-        target,
-        schema,
-        protocol,
-        findings,
-        result,
-        wall,
-        oof,
-        extra={"profile": profile.to_dict()} if profile is not None else {},
-    )
-    rr.extra["inputs"] = {"X": X, "Xp": Xp}  # for AutoModel.report() and the drift reference
-    rr.extra["seed"] = config.seed
-    if do_analysis:
-        from mlresearcher.analysis import analyse
-
-        t_analysis = time.monotonic()
-        if analysis_deadline is None:  # --max-trials alone: bounded by the campaign's time
-            from mlresearcher.analysis import untimed_analysis_seconds
-
-            analysis_deadline = t_analysis + untimed_analysis_seconds(t_analysis - start)
-        rr.extra["analysis"] = analyse(
-            rr,
-            X,
-            Xp,
-            sensitive=config.sensitive,
-            seed=config.seed,
-            n_jobs=config.n_jobs,
-            deadline=analysis_deadline,
-        )
-        rr.findings += [Finding.from_dict(f) for f in rr.extra["analysis"]["findings"]]
-        result.timings["analysis"] = round(time.monotonic() - t_analysis, 3)
-    result.timings["until_saving"] = round(time.monotonic() - start, 3)
-    if run_dir is not None:
-        from mlresearcher.store.integrity import write_manifest
-        from mlresearcher.store.rundir import write_run_dir
-
-        try:
-            manifest = write_run_dir(
-                rr,
-                config,
-                data_hash=dhash,
-                data_source=data_source,
-                command=command,
-                store_url=store.url if store else None,
-            )
-            if do_analysis:
-                from mlresearcher.report import render_run_dir, write_analysis
-
-                t_report = time.monotonic()
-                write_analysis(run_dir, rr.extra["analysis"])
-                render_run_dir(run_dir)
-                result.timings["report"] = round(time.monotonic() - t_report, 3)
-            write_manifest(run_dir, manifest)  # last: it covers every file above
-        except OSError as e:  # a full disk, a folder made read-only: the trials stay checkpointed
-            raise _save_failed(e, run_id, run_dir, store) from e
-        if checkpoints is not None:  # not in the manifest; removed once the run is whole
-            checkpoints.remove_all()  # model.joblib now holds every model that matters
-        rr.wall_time = time.monotonic() - start
-        result.timings["saving"] = round(rr.wall_time - result.timings["until_saving"], 3)
-    if store is not None:
-        store.finish_run(
-            run_id,
-            best_score=rr.best_score,
-            best_model=str(leaderboard.iloc[0]["model"]),
-            n_trials=len(result.trials),
-            summary={k: v for k, v in rr.summary().items() if k != "leaderboard"},
-        )
-    return rr
+        if heartbeat is not None:
+            heartbeat.stop()
 
 
-def _save_failed(e: OSError, run_id: str, run_dir: Path, store: Any) -> UserError:
+def _save_failed(e: OSError, run_id: str, run_dir: Path, stored: bool) -> UserError:
     """The error for a run whose folder could not be written. No manifest is written, so
     the half-written folder is never served or loaded; the finished trials are still in
     the store and their checkpoints, so ``resume`` finishes the run once space is free."""
-    where = e.filename or run_dir
-    msg = f"cannot write {str(where)!r}: {e.strerror or e}"
-    if store is not None:
-        store.finish_run(run_id, status="failed", summary={"error": msg})
+    msg = f"cannot write {str(e.filename or run_dir)!r}: {e.strerror or e}"
+    if stored:
         return UserError(
             f"{msg}; the finished trials are kept: free space, then `mlresearcher resume {run_id}`"
         )

@@ -66,3 +66,20 @@ def test_a_ready_server_keeps_its_model_out_of_the_garbage_collectors_walks(cred
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def test_predictions_from_many_threads_equal_one_at_a_time(credit_run, credit_split):
+    """The server predicts in several threads at once; each call must get its own rows'
+    numbers (one row goes through LightGBM's single-row API and its output buffer)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, fresh, entry = credit_split
+    cols = _columns(fresh.drop(columns=[entry["target"]]).head(300))
+    calls = [({c: v[i : i + 1] for c, v in cols.items()}, 1) for i in range(240)]
+    calls += [({c: v[i : i + 30] for c, v in cols.items()}, 30) for i in range(0, 240, 30)]
+    fast = FastPredictor(Predictor.load(credit_run))
+    expected = [fast.predict_scores(c, n) for c, n in calls]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(3):
+            got = list(pool.map(lambda call: fast.predict_scores(*call), calls))
+            assert all(np.array_equal(g, e) for g, e in zip(got, expected, strict=True))

@@ -54,28 +54,6 @@ def test_bad_store_url_is_a_clear_error():
         Store("notadb://x")
 
 
-def test_a_store_opened_while_another_process_creates_its_tables_opens(tmp_path, monkeypatch):
-    """Two processes opening a new store race between the table check and the CREATE; the
-    loser sees SQLite's "table ... already exists" and must open the store all the same."""
-    from mlresearcher.store import db
-
-    url = f"sqlite:///{tmp_path / 'runs.db'}"
-    original = db.metadata.create_all
-    calls = []
-
-    def racing_create_all(engine, **kw):
-        calls.append(1)
-        if len(calls) == 1:  # the other process wins the race: its tables land first
-            original(db.create_engine(url))
-            return original(engine, checkfirst=False)  # this one's check came before
-        return original(engine, **kw)
-
-    monkeypatch.setattr(db.metadata, "create_all", racing_create_all)
-    store = Store(url)
-    store.create_run("r1", target="y", task="binary", metric="roc_auc", config={})
-    assert store.get_run("r1")["status"] == "running" and len(calls) == 2
-
-
 def test_a_store_that_cannot_be_created_is_a_clear_error(tmp_path):
     (tmp_path / "runs.db").write_text("not a database")
     with pytest.raises(ConfigError, match="cannot open the store"):

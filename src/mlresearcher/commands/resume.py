@@ -64,6 +64,15 @@ def cmd_resume(args: argparse.Namespace, argv: list[str]) -> int:
         raise ConfigError(
             f"run {run_id} already finished; see it with `mlresearcher runs show {run_id}`"
         )
+    if stored["status"] == "running":  # its process is alive: two would write one run
+        import time
+
+        beat = stored.get("heartbeat_at")
+        ago = f", last heartbeat {time.time() - beat:.0f} s ago" if beat else ""
+        raise ConfigError(
+            f"run {run_id} is still running (process {stored.get('owner') or 'unknown'}{ago});"
+            " resume it once that process has stopped"
+        )
     source = stored.get("data_source")
     if not source or not Path(source).exists():
         raise DataError(

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import warnings
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -60,7 +61,9 @@ class _LightGBMRow:
     The Python ``Booster.predict`` sets up a predictor, parses parameters and starts an
     OpenMP team on every call, which costs more than walking the trees for one row.
     LightGBM's C API has a prepared single-row path for exactly this; the same predict
-    code runs behind it, so results are identical.
+    code runs behind it, so results are identical. The output buffer is this object's
+    own, so a call holds a lock from the prediction until its copy (a server predicts
+    from several threads).
     """
 
     def __init__(self, booster: Any, num_iteration: int, width: int):
@@ -87,19 +90,21 @@ class _LightGBMRow:
         self.out = np.empty(self.n_out, dtype=np.float64)
         self.out_ptr = self.out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
         self.out_len = ctypes.c_int64(0)
+        self.lock = threading.Lock()
 
     def __call__(self, row: np.ndarray) -> np.ndarray:
         row = np.ascontiguousarray(row, dtype=np.float64)
-        self._safe_call(
-            self._lib.LGBM_BoosterPredictForMatSingleRowFast(
-                self.handle,
-                row.ctypes.data_as(self._ct.c_void_p),
-                self._ct.byref(self.out_len),
-                self.out_ptr,
+        with self.lock:
+            self._safe_call(
+                self._lib.LGBM_BoosterPredictForMatSingleRowFast(
+                    self.handle,
+                    row.ctypes.data_as(self._ct.c_void_p),
+                    self._ct.byref(self.out_len),
+                    self.out_ptr,
+                )
             )
-        )
-        # the shapes Booster.predict gives for one row
-        return self.out[:1].copy() if self.n_out == 1 else self.out.reshape(1, -1).copy()
+            # the shapes Booster.predict gives for one row
+            return self.out[:1].copy() if self.n_out == 1 else self.out.reshape(1, -1).copy()
 
     def __del__(self) -> None:
         handle = getattr(self, "handle", None)

@@ -4,7 +4,9 @@ SQLite (a file in the runs folder) by default; any SQLAlchemy URL otherwise
 (``postgresql://...``). Each trial is written and committed the moment it finishes, so a
 crash never loses finished work. Two tables:
 
-``runs``   one row per run: id, status, task, metric, target, data hash, config, timing
+``runs``   one row per run: id, status, task, metric, target, data hash, config, timing,
+           and the process running it with its last heartbeat: a run whose process died
+           reads as ``interrupted`` (:mod:`mlresearcher.store.liveness`)
 ``trials`` one row per trial: family, params, status, per-fold scores, timings, error
 
 Two more serve campaigns shared by worker processes (``--cluster store``):
@@ -16,6 +18,9 @@ Two more serve campaigns shared by worker processes (``--cluster store``):
                  beating its heartbeat is put back in the queue, so no trial is lost; after
                  its third lost worker it is marked failed, so none is retried forever.
 ``run_payloads`` the run's prepared data, pickled once for every worker to load.
+
+:data:`metadata` describes the schema at the newest revision; opening a store brings its
+database there first (:mod:`mlresearcher.store.migrations`).
 """
 
 from __future__ import annotations
@@ -40,19 +45,16 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    or_,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import (
-    ArgumentError,
-    DatabaseError,
-    IntegrityError,
-    OperationalError,
-    ProgrammingError,
-)
+from sqlalchemy.exc import ArgumentError, DatabaseError
 
 from mlresearcher.errors import ConfigError, RunNotFoundError
+from mlresearcher.store import migrations
+from mlresearcher.store.liveness import is_abandoned, process_owner
 
 metadata = MetaData()
 
@@ -76,6 +78,8 @@ runs = Table(
     Column("best_model", String(128)),
     Column("n_trials", Integer),
     Column("summary", Text),  # JSON
+    Column("owner", String(128)),  # host:pid of the process running the run
+    Column("heartbeat_at", Float),  # unix seconds: that process's last sign of life
 )
 
 trials = Table(
@@ -144,23 +148,6 @@ def default_store_url(runs_dir: str | Path) -> str:
     return f"sqlite:///{Path(runs_dir).resolve() / 'mlresearcher.db'}"
 
 
-def _create_tables(engine: Engine, attempts: int = 5) -> None:
-    """Create the missing tables. Another process opening the same new store can create a
-    table between the existence check and the CREATE (PostgreSQL reports a unique violation,
-    SQLite "table ... already exists"); the tables are then there, so check again."""
-    for attempt in range(attempts):
-        try:
-            metadata.create_all(engine)
-            return
-        except (IntegrityError, ProgrammingError, OperationalError) as e:
-            raced = isinstance(e, IntegrityError | ProgrammingError) or (
-                "already exists" in str(e.orig)
-            )
-            if not raced or attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-
-
 class Store:
     """Access to the runs and trials tables behind one SQLAlchemy URL."""
 
@@ -180,7 +167,7 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            _create_tables(self.engine)
+            migrations.upgrade(self.engine, url)
         except DatabaseError as e:  # unreachable server, locked or not a database file
             raise ConfigError(
                 f"cannot open the store {url!r}: {str(e.orig).strip().splitlines()[0]}"
@@ -188,7 +175,16 @@ class Store:
 
     # runs ---------------------------------------------------------------------------------
     def create_run(self, run_id: str, **fields: Any) -> None:
-        row = {"run_id": run_id, "status": "running", "created_at": time.time(), **fields}
+        """A new running run, owned by this process (see :meth:`beat_run`)."""
+        now = time.time()
+        row = {
+            "run_id": run_id,
+            "status": "running",
+            "created_at": now,
+            "owner": process_owner(),
+            "heartbeat_at": now,
+            **fields,
+        }
         if isinstance(row.get("config"), dict):
             row["config"] = json.dumps(row["config"], default=str)
         with self.engine.begin() as c:
@@ -203,10 +199,42 @@ class Store:
     def finish_run(self, run_id: str, status: str = "finished", **fields: Any) -> None:
         self.update_run(run_id, status=status, finished_at=time.time(), **fields)
 
+    def resume_run(self, run_id: str) -> None:
+        """Run ``run_id`` again, owned by this process."""
+        self.update_run(
+            run_id,
+            status="running",
+            finished_at=None,
+            owner=process_owner(),
+            heartbeat_at=time.time(),
+        )
+
+    def beat_run(self, run_id: str, owner: str) -> bool:
+        """Refresh the heartbeat of ``owner``'s running run; ``False`` when the run is no
+        longer its (finished, or resumed by another process). A run a reader marked
+        interrupted while its process was alive (asleep, say, past the stale limit) is
+        running again: only ``finish_run`` sets ``finished_at``, so such a mark is told
+        from the run's own end."""
+        with self.engine.begin() as c:
+            n = c.execute(
+                update(runs)
+                .where(
+                    runs.c.run_id == run_id,
+                    runs.c.owner == owner,
+                    or_(
+                        runs.c.status == "running",
+                        (runs.c.status == "interrupted") & runs.c.finished_at.is_(None),
+                    ),
+                )
+                .values(status="running", heartbeat_at=time.time())
+            ).rowcount
+        return n == 1
+
     def list_runs(self) -> list[dict[str, Any]]:
+        """Every run, newest first; a running run whose process is gone as interrupted."""
         with self.engine.connect() as c:
             rows = c.execute(select(runs).order_by(runs.c.created_at.desc())).mappings().all()
-        return [_run_dict(r) for r in rows]
+        return [self._settled(r) for r in rows]
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         with self.engine.connect() as c:
@@ -223,7 +251,29 @@ class Store:
             raise RunNotFoundError(
                 f"no run {run_id!r} in {self.url}; list runs with `mlresearcher runs list`"
             )
-        return _run_dict(row)
+        return self._settled(row)
+
+    def _settled(self, row: Any) -> dict[str, Any]:
+        """``row`` as a dict; a running run whose process is gone
+        (:func:`~mlresearcher.store.liveness.is_abandoned`) is marked interrupted, unless
+        the run beat or changed since it was read: the update matches the heartbeat seen,
+        so a live run is never overwritten."""
+        d = _run_dict(row)
+        if d["status"] != "running" or not is_abandoned(d, time.time()):
+            return d
+        with self.engine.begin() as c:
+            n = c.execute(
+                update(runs)
+                .where(
+                    runs.c.run_id == d["run_id"],
+                    runs.c.status == "running",
+                    runs.c.heartbeat_at.is_not_distinct_from(d["heartbeat_at"]),
+                )
+                .values(status="interrupted")
+            ).rowcount
+        if n == 1:
+            d["status"] = "interrupted"
+        return d
 
     # trials -------------------------------------------------------------------------------
     def record_trial(self, run_id: str, trial: dict[str, Any]) -> None:
