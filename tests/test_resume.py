@@ -183,3 +183,43 @@ def test_a_run_whose_process_is_alive_is_not_resumed_twice(tmp_path, capsys):
     assert cli.main(["resume", "r-live", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "is still running (process" in err and err.count("\n") == 1
+
+
+def test_a_crash_between_the_run_directory_and_the_store_is_completed_not_rerun(tmp_path):
+    """The run directory is written whole (manifest last), then the process dies before the
+    store records the end: the run reads as interrupted, and resume completes its record
+    from the verified directory without running anything again."""
+    out = tmp_path / "runs"
+    data = Path(__file__).resolve().parents[1] / "examples" / "penguins.csv"
+    argv = ["run", str(data), "--target", "species", "--max-trials", "3", "--families", "linear"]
+    argv += ["--out", str(out), "-q"]
+    crash = (
+        "import os, sys\n"
+        "import mlresearcher.store.db as db\n"
+        "finish = db.Store.finish_run\n"
+        "def dies(self, run_id, status='finished', **kw):\n"
+        "    if status == 'finished':\n"
+        "        os._exit(9)  # the kernel kills it: nothing more is written\n"
+        "    finish(self, run_id, status, **kw)\n"
+        "db.Store.finish_run = dies\n"
+        "from mlresearcher import cli\n"
+        f"sys.exit(cli.main({argv!r}))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", crash], capture_output=True, timeout=120)
+    assert r.returncode == 9, r.stderr.decode()[-2000:]
+    run_id, trials = _trials(out)
+    store = Store(default_store_url(out))
+    assert store.get_run(run_id)["status"] == "interrupted"
+    manifest = json.loads((out / run_id / "manifest.json").read_text())
+    res = subprocess.run(
+        CLI + ["resume", run_id, "--out", str(out), "--json"], capture_output=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr.decode()[-2000:]
+    assert json.loads(res.stdout)["recovered_from"] == "manifest.json"
+    row = store.get_run(run_id)
+    assert row["status"] == "finished" and row["best_score"] == manifest["best_score"]
+    assert row["n_trials"] == manifest["n_trials"] == 3
+    _, after = _trials(out)
+    assert after == trials  # nothing ran again
+    assert not (out / run_id / "trials").exists()
+    store.close()

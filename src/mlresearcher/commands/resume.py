@@ -73,6 +73,27 @@ def cmd_resume(args: argparse.Namespace, argv: list[str]) -> int:
             f"run {run_id} is still running (process {stored.get('owner') or 'unknown'}{ago});"
             " resume it once that process has stopped"
         )
+    done = _finished_directory(stored, Path(args.out) / run_id)
+    if done is not None:  # only the store's last write was lost: nothing to run again
+        from mlresearcher.store.checkpoints import TrialCheckpoints
+
+        TrialCheckpoints(Path(stored.get("run_dir") or Path(args.out) / run_id)).remove_all()
+        store.finish_run(
+            run_id,
+            best_score=done.get("best_score"),
+            best_model=done.get("best_model"),
+            n_trials=done.get("n_trials"),
+            summary={k: done.get(k) for k in _RECOVERED} | {"recovered_from": "manifest.json"},
+        )
+        if args.json:
+            print(json.dumps({"run_id": run_id, "recovered_from": "manifest.json"} | done))
+        else:
+            print(
+                f"run {run_id} had finished: its directory is whole (every file matches its"
+                " manifest), so its record in the store is completed from it",
+                file=sys.stderr,
+            )
+        return 0
     source = stored.get("data_source")
     if not source or not Path(source).exists():
         raise DataError(
@@ -108,6 +129,26 @@ def cmd_resume(args: argparse.Namespace, argv: list[str]) -> int:
     elif not args.quiet:
         _print_leaderboard(rr)
     return 0
+
+
+#: manifest fields a recovered run's summary keeps
+_RECOVERED = ("metric", "best_model", "best_score", "n_trials", "wall_time", "final_model")
+
+
+def _finished_directory(stored: dict[str, Any], default: Path) -> dict[str, Any] | None:
+    """The manifest of a run whose directory was completed (written last, every file
+    verified) though the store never heard of its end: a crash between the two writes."""
+    from mlresearcher.errors import UserError
+    from mlresearcher.store.integrity import read_run_manifest, verify_run
+
+    run_dir = Path(stored.get("run_dir") or default)
+    if not (run_dir / "manifest.json").exists():
+        return None
+    try:
+        verify_run(run_dir)
+        return {k: v for k, v in read_run_manifest(run_dir).items() if k != "files"}
+    except UserError:
+        return None  # altered or half-written: resume runs what is missing
 
 
 def finished_trials(
