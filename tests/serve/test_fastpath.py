@@ -83,3 +83,25 @@ def test_predictions_from_many_threads_equal_one_at_a_time(credit_run, credit_sp
         for _ in range(3):
             got = list(pool.map(lambda call: fast.predict_scores(*call), calls))
             assert all(np.array_equal(g, e) for g, e in zip(got, expected, strict=True))
+
+
+def test_threads_predicting_at_once_leave_no_process_wide_state_behind(credit_run, credit_split):
+    """Each prediction caps the native thread pools and silences warnings, restoring what
+    it saw on entry; interleaved across threads that would leave a cap or an "ignore"
+    filter on the whole process. After many concurrent calls both are as before."""
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    _, fresh, entry = credit_split
+    cols = _columns(fresh.drop(columns=[entry["target"]]).head(300))
+    calls = [({c: v[i : i + 30] for c, v in cols.items()}, 30) for i in range(0, 270, 3)]
+    fast = FastPredictor(Predictor.load(credit_run))
+    before_pools = sorted((p["internal_api"], p["num_threads"]) for p in threadpool_info())
+    before_filters = list(warnings.filters)
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(5):
+            list(pool.map(lambda call: fast.predict_scores(*call), calls))
+    assert sorted((p["internal_api"], p["num_threads"]) for p in threadpool_info()) == before_pools
+    assert list(warnings.filters) == before_filters

@@ -1106,6 +1106,10 @@ def compile_estimator(estimator: Any) -> CompiledModel | None:
     return CompiledModel(estimator, parts, len(parts))
 
 
+#: held while a prediction changes process-wide state (see CompiledEnsemble.scores)
+_PROCESS_STATE = threading.RLock()
+
+
 class CompiledEnsemble:
     """A final model's members, each fold model compiled where its preprocessing allows."""
 
@@ -1184,7 +1188,15 @@ class CompiledEnsemble:
         threads = (os.cpu_count() or 1) if n >= PARALLEL_ROWS else 1
         # setting the limit costs more than a one-row call of a model that needs none
         free = threads == 1 and all(c is not None and c.threads_free(n) for _, c in items)
-        with warnings.catch_warnings(), contextlib.nullcontext() if free else _thread_limit(1):
+        # Both contexts change process-wide state (the warning filters, the native thread
+        # pools' sizes) and restore what they saw on entry: two threads interleaving them
+        # (serve predicts in worker threads) would leave a thread cap or an "ignore"
+        # filter behind for the whole process, so one call at a time changes it.
+        with (
+            _PROCESS_STATE,
+            warnings.catch_warnings(),
+            contextlib.nullcontext() if free else _thread_limit(1),
+        ):
             warnings.simplefilter("ignore")
             if threads > 1:
                 from concurrent.futures import ThreadPoolExecutor
