@@ -107,27 +107,33 @@ def _cli(args: list[str], env: dict[str, str], timeout: float) -> subprocess.Com
     return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
+def _run_cmd(out: Path, families: str, budget: float, *extra: str) -> list[str]:
+    """``mlresearcher run`` on the example with ``families``, ``budget`` seconds, into ``out``."""
+    return [
+        *CLI,
+        "run",
+        str(DATA),
+        "--target",
+        TARGET,
+        "--families",
+        families,
+        "--time-limit",
+        str(budget),
+        "--out",
+        str(out),
+        "--quiet",
+        *extra,
+    ]
+
+
 def part1(tmp: Path) -> list[dict[str, Any]]:
     rows = []
     for name, spec in EXECUTORS.items():
         out = tmp / f"faults-{name}"
         env = {**ENV, "CHAOS_FAULTS": ",".join(spec["faults"])}
-        cmd = [
-            *CLI,
-            "run",
-            str(DATA),
-            "--target",
-            TARGET,
-            "--families",
-            "linear,lightgbm,chaos_family:ChaosFamily",
-            "--time-limit",
-            str(spec["budget"]),
-            "--out",
-            str(out),
-            "--json",
-            "--quiet",
-            *spec["args"],
-        ]
+        cmd = _run_cmd(
+            out, "linear,lightgbm,chaos_family:ChaosFamily", spec["budget"], "--json", *spec["args"]
+        )
         t0 = time.monotonic()
         run = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
@@ -220,21 +226,7 @@ def part2(tmp: Path, kills: int, seed: int) -> list[dict[str, Any]]:
     for i in range(kills):
         out = tmp / f"kill-{i}"
         executor = [] if i % 2 == 0 else ["--cluster", "processes:2"]
-        cmd = [
-            *CLI,
-            "run",
-            str(DATA),
-            "--target",
-            TARGET,
-            "--families",
-            "linear,lightgbm,knn,random_forest",
-            "--time-limit",
-            str(budget),
-            "--out",
-            str(out),
-            "--quiet",
-            *executor,
-        ]
+        cmd = _run_cmd(out, "linear,lightgbm,knn,random_forest", budget, *executor)
         at = rng.uniform(1.0, budget - 1.0)  # the run's last seconds are its saving
         p = subprocess.Popen(
             cmd,

@@ -47,3 +47,31 @@ def load_dataset(name: str, n: int | None = None, seed: int = 0) -> tuple[pd.Dat
 @pytest.fixture
 def penguins() -> pd.DataFrame:
     return pd.read_csv(EXAMPLES / "penguins.csv")
+
+
+#: the local PostgreSQL server the store tests use (`.ci/run` makes sure it is up)
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh schema on the local PostgreSQL server, dropped afterwards."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    from mlresearcher.store.db import engine_url
+
+    schema = f"t_{secrets.token_hex(5)}"
+    engine = sa.create_engine(engine_url(PG_SERVER))
+    try:
+        with engine.begin() as c:
+            c.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError as e:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_SERVER} (start it; .ci/run does): {e}")
+    try:
+        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as c:
+            c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()

@@ -92,3 +92,16 @@ def test_json_keeps_every_field_and_the_full_ids(capsys, monkeypatch, store_dir)
     expected = json.loads(json.dumps(Store(default_store_url(store_dir)).list_runs(), default=str))
     assert listed == expected
     assert [r["run_id"] for r in listed] == [r[0] for r in RUNS]
+
+
+@pytest.mark.parametrize("columns", ["0", "wide", ""])
+def test_a_meaningless_columns_setting_falls_back_to_a_full_table(
+    capsys, monkeypatch, store_dir, columns
+):
+    """Some CI systems export COLUMNS=0: the table must not shrink to nothing."""
+    monkeypatch.setenv("COLUMNS", columns)
+    capsys.readouterr()
+    assert main(["runs", "list", "--out", str(store_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("run id"))
+    assert len([line for line in lines[header + 2 :] if line.strip()]) == len(RUNS)

@@ -15,6 +15,7 @@ import argparse  # noqa: E402
 import errno  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import shlex  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -272,6 +273,11 @@ _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACC
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    columns = os.environ.get("COLUMNS", "80").strip()
+    if not columns.isdigit() or int(columns) == 0:
+        # some CI systems set COLUMNS=0, which would make every table zero columns wide:
+        # the terminal's own width (or 80) is used instead
+        os.environ.pop("COLUMNS", None)
     with paused_gc():  # the command modules bring in numpy and pandas
         parser = build_parser()
     args = parser.parse_args(argv)

@@ -19,6 +19,17 @@ DATASETS = {
 }
 
 
+def _section(rr):
+    """The report's SHAP section of a run, on its first repeat's folds."""
+    return explain.shap_values(
+        rr.predictor,
+        rr.extra["inputs"]["Xp"],
+        first_repeat_folds(rr.protocol),
+        classes=rr.predictor.classes,
+        seed=0,
+    )
+
+
 def _run(family: str, task: str):
     name, n = DATASETS[task]
     df, entry = load_dataset(name, n)
@@ -84,13 +95,7 @@ def test_shap_values_and_bias_add_up_to_the_models_raw_margin(runs, family, task
 @pytest.mark.parametrize("family", ["xgboost", "catboost"])
 def test_the_shap_section_explains_a_winning_xgboost_or_catboost(runs, family):
     rr = runs(family, "binary")
-    out = explain.shap_values(
-        rr.predictor,
-        rr.extra["inputs"]["Xp"],
-        first_repeat_folds(rr.protocol),
-        classes=rr.predictor.classes,
-        seed=0,
-    )
+    out = _section(rr)
     assert out["available"] and out["family"] == family and out["units"] == "log-odds"
     assert out["n_rows"] == 500 and out["summary"][0]["mean_abs_shap"] > 0
 
@@ -123,13 +128,7 @@ def test_a_forest_winner_is_not_explained_and_the_section_says_why():
         analysis=False,
     )
     rr = run(X, y, cfg)
-    out = explain.shap_values(
-        rr.predictor,
-        rr.extra["inputs"]["Xp"],
-        first_repeat_folds(rr.protocol),
-        classes=rr.predictor.classes,
-        seed=0,
-    )
+    out = _section(rr)
     assert out["available"] is False
     assert "boosters' own TreeSHAP" in out["reason"] and "forests" in out["reason"]
     assert "permutation importance and partial dependence" in out["reason"]

@@ -8,33 +8,12 @@ Needs the PostgreSQL server on 127.0.0.1:5432 (database ``test``, trust authenti
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 
 import pytest
-import sqlalchemy as sa
 from exec_helpers import MLRESEARCHER, start, stop, write_csv
 
-from mlresearcher.store.db import Store, engine_url
-
-SERVER = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-def pg_url():
-    schema = f"t_{secrets.token_hex(5)}"
-    engine = sa.create_engine(engine_url(SERVER))
-    try:
-        with engine.begin() as c:
-            c.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except sa.exc.OperationalError as e:
-        pytest.fail(f"PostgreSQL is not reachable at {SERVER} (start it; .ci/run does): {e}")
-    try:
-        yield f"{SERVER}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as c:
-            c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+from mlresearcher.store.db import Store
 
 
 def _run(args: list[str], timeout: float = 180) -> dict:

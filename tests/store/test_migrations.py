@@ -5,7 +5,6 @@ opening the same new store at once. A store written by a newer release is refuse
 from __future__ import annotations
 
 import importlib.util
-import secrets
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,6 @@ from mlresearcher.store import migrations
 from mlresearcher.store.db import Store, engine_url, metadata
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _v1() -> ModuleType:
@@ -188,24 +186,6 @@ def _open_at_once(url: str, tmp_path: Path, n: int = 4) -> None:
 
 def test_several_processes_opening_a_new_store_at_once_all_open_it(tmp_path):
     _open_at_once(f"sqlite:///{tmp_path / 'runs.db'}", tmp_path)
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh schema on the local PostgreSQL server, dropped afterwards."""
-    schema = f"t_{secrets.token_hex(5)}"
-    engine = sa.create_engine(engine_url(SERVER))
-    try:
-        with engine.begin() as c:
-            c.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except sa.exc.OperationalError as e:
-        pytest.fail(f"PostgreSQL is not reachable at {SERVER} (start it; .ci/run does): {e}")
-    try:
-        yield f"{SERVER}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as c:
-            c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
 
 
 def test_a_postgres_store_written_by_the_first_release_upgrades(pg_url):
